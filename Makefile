@@ -1,0 +1,43 @@
+# The two commands: `make lab` (work through the labs) and `make test` (prove they work).
+# Each sets itself up: a .venv is created if missing and re-installed when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+ifeq ($(OS),Windows_NT)
+  BIN := $(VENV)/Scripts
+else
+  BIN := $(VENV)/bin
+endif
+STAMP := $(VENV)/.streamlab-installed
+PYTEST_ARGS ?=
+
+.PHONY: lab test setup doctor lint build-labs stop clean
+
+lab: $(STAMP)
+	$(BIN)/streamlab lab
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+doctor: $(STAMP)
+	$(BIN)/streamlab doctor
+
+lint: $(STAMP)
+	$(BIN)/ruff check utils tests benchmarks
+
+build-labs: $(STAMP)
+	$(BIN)/streamlab build-labs
+
+stop: $(STAMP)
+	$(BIN)/streamlab stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache

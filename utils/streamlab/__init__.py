@@ -1,0 +1,13 @@
+"""streamlab: the helper package the labs import.
+
+``connect()`` gives a notebook its backend (the local emulator by default, or a
+real AWS account with ``LAB_BACKEND=aws``); the other modules are the labs'
+vocabulary for tables, streams, functions, logs and checks.
+"""
+
+from ._version import __version__
+from .config import LabConfig, load_config
+from .errors import LabError
+from .session import Lab, connect
+
+__all__ = ["Lab", "LabConfig", "LabError", "__version__", "connect", "load_config"]

@@ -1,0 +1,112 @@
+"""The ``streamlab`` command: the emulator's life cycle, JupyterLab, and checks.
+
+Every expected failure is printed as one line starting with ``error:`` and a
+non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from .config import load_config
+from .errors import LabError
+
+
+def _port(args: argparse.Namespace) -> int:
+    return args.port if args.port is not None else load_config().port
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .local import server
+
+    forwarded = ["--port", str(_port(args)), "--host", args.host]
+    if args.allow_remote:
+        forwarded.append("--allow-remote")
+    return server.main(forwarded)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from .local import control
+
+    port = _port(args)
+    control.start(port)
+    print(control.status(port).message)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from .local import control
+
+    print(control.stop(_port(args)).message)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .local import control
+
+    result = control.status(_port(args))
+    print(result.message)
+    return 0 if result.running else 3
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from .jupyter import run_lab
+
+    return run_lab(port=args.jupyter_port, open_browser=args.browser)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import main
+
+    return main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamlab",
+        description="Labs for DynamoDB Streams and AWS Lambda, on a local emulator or on AWS.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, "run the local emulator in the foreground")
+    serve.add_argument("--port", type=int, help="default: the port of LAB_ENDPOINT (4599)")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
+    serve.add_argument(
+        "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
+    )
+    for name, handler, text in (
+        ("start", cmd_start, "start the local emulator in the background"),
+        ("stop", cmd_stop, "stop the background emulator and its function workers"),
+        ("status", cmd_status, "say whether the emulator is running (exit 0 if it is)"),
+    ):
+        add(name, handler, text).add_argument("--port", type=int)
+    lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
+    lab.add_argument("--jupyter-port", type=int, default=8888)
+    lab.add_argument(
+        "--browser", action=argparse.BooleanOptionalAction, default=None,
+        help="open a browser (default: only when a display is available)",
+    )
+    add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

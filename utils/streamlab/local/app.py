@@ -1,0 +1,102 @@
+"""The emulator's WSGI application: moto behind one lock, plus our interceptions.
+
+moto's backends are not thread-safe while its server is threaded, so every
+request into moto runs under ``moto_lock``. Interceptors (Lambda Invoke, the
+stream pollers' hooks) see a request before moto does; they take the lock only
+for their own short reads of moto's state and never while user code runs, since
+that code calls back into the emulator and would deadlock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.wrappers import Request, Response
+
+from .._version import __version__
+from .health import HEALTH_PATH, SERVICE_NAME
+
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+
+class Interceptor(Protocol):
+    """Something that answers some requests before moto sees them."""
+
+    def matches(self, environ: WSGIEnviron) -> bool:
+        """Decide from method and path alone (the body is still unread)."""
+
+    def handle(self, request: Request) -> Response:
+        """Answer a request that ``matches`` accepted."""
+
+
+class EmulatorApp:
+    """moto's dispatcher, serialised, with a health endpoint and interceptors."""
+
+    def __init__(self, *, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.started_at = time.time()
+        self.moto_lock = threading.RLock()
+        self.interceptors: list[Interceptor] = []
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        self._moto = DomainDispatcherApplication(create_backend_app)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def add_interceptor(self, interceptor: Interceptor) -> None:
+        self.interceptors.append(interceptor)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "service": SERVICE_NAME,
+            "version": __version__,
+            "pid": os.getpid(),
+            "host": self.host,
+            "port": self.port,
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+        }
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            response = Response(json.dumps(self.health()), mimetype="application/json")
+            return response(environ, start_response)
+        for interceptor in self.interceptors:
+            if interceptor.matches(environ):
+                return interceptor.handle(Request(environ))(environ, start_response)
+        return self.call_moto(environ, start_response)
+
+    def call_moto(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:
+        """Run one request through moto under the lock, fully buffered."""
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Callable:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        with self.moto_lock:
+            result = self._moto(environ, capture)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+        start_response(captured["status"], captured["headers"])
+        return [body]
+
+    def close(self) -> None:
+        """Stop everything the interceptors started (worker processes, pollers)."""
+        for hook in reversed(self.shutdown_hooks):
+            try:
+                hook()
+            except Exception:  # shutting down: keep closing the rest
+                pass

@@ -1,0 +1,98 @@
+"""Runs the emulator in the foreground: ``streamlab serve`` and the background child.
+
+Binds loopback only unless the caller passes ``allow_remote``; the request log
+goes to this process's standard output, which the background launcher points
+at the log file, so it never reaches a notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
+
+from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
+from ..errors import EmulatorError
+from . import moto_patches
+from .app import EmulatorApp
+from .extensions import install_extensions
+
+log = logging.getLogger("streamlab.emulator")
+
+
+class _QuickRequestHandler(MotoRequestHandler):
+    # Without this every small response waits ~40 ms for Nagle's algorithm.
+    disable_nagle_algorithm = True
+
+
+def build_app(host: str, port: int) -> EmulatorApp:
+    """The emulator application with moto corrected and every extension installed."""
+    moto_patches.apply()
+    app = EmulatorApp(host=host, port=port)
+    install_extensions(app)
+    return app
+
+
+def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool = False) -> None:
+    """Serve until interrupted or terminated."""
+    if host not in LOOPBACK_HOSTS and not allow_remote:
+        raise EmulatorError(
+            f"Refusing to listen on {host}: the emulator has no authentication. "
+            "Use 127.0.0.1, or pass --allow-remote if you really mean to expose it."
+        )
+    if host not in LOOPBACK_HOSTS:
+        log.warning("listening on %s: anyone who can reach this address can use it", host)
+    app = build_app("127.0.0.1" if host == "localhost" else host, port)
+    try:
+        server = make_server(host, port, app, threaded=True, request_handler=_QuickRequestHandler)
+    except OSError as exc:
+        raise EmulatorError(
+            f"Cannot listen on {host}:{port} ({exc.strerror or exc}): another program uses the "
+            "port; stop it or choose another with --port / LAB_ENDPOINT."
+        ) from exc
+    app.port = server.server_port
+    stop_once = threading.Event()
+
+    def stop(*_: object) -> None:
+        if not stop_once.is_set():
+            stop_once.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    if hasattr(signal, "SIGBREAK"):  # Windows console close / CTRL_BREAK
+        signal.signal(signal.SIGBREAK, stop)
+    log.info("streamlab emulator listening on http://%s:%s", host, app.port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.close()
+        server.server_close()
+        log.info("streamlab emulator stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m streamlab.local.server")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--allow-remote", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
+    )
+    try:
+        serve(args.port, args.host, args.allow_remote)
+    except EmulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
