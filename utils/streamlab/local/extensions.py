@@ -10,7 +10,7 @@ import importlib
 
 from .app import EmulatorApp
 
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["streamlab.local.pollers"]
 
 
 def install_extensions(app: EmulatorApp) -> None:
