@@ -8,45 +8,16 @@ with programmable function results and without any Lambda runtime.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from mapping_helpers import free_port
+from mapping_helpers import InProcess, Recorder, free_port
 from werkzeug.serving import make_server
 
 from streamlab.config import load_config
 from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.local.server import build_app
-from streamlab.session import Lab, connect
-
-
-class Recorder:
-    """The function, as the pollers see it: records events, answers from ``respond``."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self.lock = threading.Lock()
-        self.respond: Callable[[str, dict[str, Any]], InvokeResult] = (
-            lambda arn, event: InvokeResult())
-
-    def invoke(self, function_arn: str, event: dict[str, Any]) -> InvokeResult:
-        with self.lock:
-            self.events.append((function_arn, event))
-        return self.respond(function_arn, event)
-
-    def records(self, function_arn: str | None = None) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r for arn, e in self.events if function_arn in (None, arn)
-                    for r in e.get("Records", [])]
-
-
-@dataclass
-class InProcess:
-    lab: Lab
-    recorder: Recorder
-    app: Any
+from streamlab.session import connect
 
 
 @pytest.fixture(scope="module")

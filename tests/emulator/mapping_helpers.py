@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.session import Lab
 
 STREAM_ACTIONS = ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream",
@@ -81,3 +84,29 @@ def mapping_state(lab: Lab, uuid: str, region: str | None = None) -> str:
     client = lab.client("lambda", region=region) if region else lab.lambda_
     return client.get_event_source_mapping(UUID=uuid)["State"]
 
+
+class Recorder:
+    """The function, as the pollers see it: records events, answers from ``respond``."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self.respond: Callable[[str, dict[str, Any]], InvokeResult] = (
+            lambda arn, event: InvokeResult())
+
+    def invoke(self, function_arn: str, event: dict[str, Any]) -> InvokeResult:
+        with self.lock:
+            self.events.append((function_arn, event))
+        return self.respond(function_arn, event)
+
+    def records(self, function_arn: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for arn, e in self.events if function_arn in (None, arn)
+                    for r in e.get("Records", [])]
+
+
+@dataclass
+class InProcess:
+    lab: Lab
+    recorder: Recorder
+    app: Any

@@ -153,7 +153,7 @@ class MappingRegistry:
             entries, self._entries = list(self._entries.values()), {}
             self._refresh_snapshot()
         for entry in entries:
-            entry.poller.stop(timeout=0)
+            entry.poller.request_stop()
         for entry in entries:
             entry.poller.stop(self._stop_timeout)
 
