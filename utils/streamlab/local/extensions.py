@@ -10,7 +10,10 @@ import importlib
 
 from .app import EmulatorApp
 
-EXTENSIONS: list[str] = ["streamlab.local.pollers"]
+EXTENSIONS: list[str] = [
+    "streamlab.local.runtime",
+    "streamlab.local.pollers",
+]
 
 
 def install_extensions(app: EmulatorApp) -> None:
