@@ -61,6 +61,9 @@ class MotoShardSource:
         self.region, self.account_id, self.table_name, self.label = parse_stream_arn(stream_arn)
         self.table_arn = stream_arn.split("/stream/", 1)[0]
         self._lock = lock
+        # Records are immutable once appended, so each is normalised once and shared by lanes.
+        self._cache: list[SourceRecord] = []
+        self._cache_lock = threading.Lock()
 
     def _shard(self) -> Any:
         from moto.dynamodb.models import dynamodb_backends
@@ -72,16 +75,20 @@ class MotoShardSource:
         return table.stream_shard
 
     def read(self, start: int, limit: int) -> list[SourceRecord]:
-        with self._lock:
-            shard = self._shard()
-            if shard is None:
-                return []
-            self.shard_id = shard.id
-            raws = [item.record for item in shard.items[start:start + limit]]
-        return [
-            normalise(raw, index=start + offset, region=self.region, stream_arn=self.stream_arn)
-            for offset, raw in enumerate(raws)
-        ]
+        with self._cache_lock:
+            have = len(self._cache)
+            with self._lock:
+                shard = self._shard()
+                if shard is None:
+                    return []
+                self.shard_id = shard.id
+                raws = [item.record for item in shard.items[have:start + limit]]
+            self._cache.extend(
+                normalise(raw, index=have + offset, region=self.region,
+                          stream_arn=self.stream_arn)
+                for offset, raw in enumerate(raws)
+            )
+            return self._cache[start:start + limit]
 
     def length(self) -> int:
         with self._lock:
