@@ -9,13 +9,27 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 
 import pytest
-from mapping_helpers import InProcess, Recorder, function, role, stream_table, unique, wait_for
+from mapping_helpers import (
+    InProcess,
+    Recorder,
+    free_port,
+    function,
+    role,
+    stream_table,
+    unique,
+    wait_for,
+)
+from werkzeug.serving import make_server
 
+from streamlab.config import load_config
 from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.local.pollers.poller import FALLBACK_POLL_SECONDS
+from streamlab.local.server import build_app
+from streamlab.session import connect
 
 REGION = "eu-west-1"  # not moto's us-east-1, so the record's awsRegion is checked
 
@@ -241,12 +255,8 @@ def test_last_processing_result_reports_function_failures(setup: dict) -> None:
 def test_pollers_stop_when_the_emulator_shuts_down() -> None:
     import threading
 
-    from mapping_helpers import Recorder, free_port
-    from werkzeug.serving import make_server
+    from mapping_helpers import Recorder
 
-    from streamlab.config import load_config
-    from streamlab.local.server import build_app
-    from streamlab.session import connect
 
     port = free_port()
     app = build_app("127.0.0.1", port)
@@ -267,3 +277,86 @@ def test_pollers_stop_when_the_emulator_shuts_down() -> None:
     app.close()
     server.server_close()
     assert not any(lane.thread.is_alive() for lane in lanes)
+
+
+def test_bisect_batch_on_function_error_isolates_the_bad_record(setup: dict) -> None:
+    s = setup
+    for i in range(8):
+        put(s, f"k{i}")
+
+    def respond(arn: str, event: dict) -> InvokeResult:
+        if arn == s["arn"] and "k5" in keys(event["Records"]):
+            return InvokeResult(function_error="Unhandled")
+        return InvokeResult()
+
+    s["recorder"].respond = respond
+    mapping(s, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0)
+    wait_for(lambda: "k7" in keys(s["recorder"].records(s["arn"]))
+             and [e for a, e in s["recorder"].events if a == s["arn"] and len(e["Records"]) == 1
+                  and keys(e["Records"]) == ["k5"]], what="the bad record alone")
+    batches = [keys(e["Records"]) for arn, e in s["recorder"].events if arn == s["arn"]]
+    assert batches[:4] == [[f"k{i}" for i in range(8)], ["k0", "k1", "k2", "k3"],
+                           ["k4", "k5", "k6", "k7"], ["k4", "k5"]]
+    assert ["k5"] in batches and ["k6", "k7"] in batches
+
+
+def test_parallelization_factor_runs_batches_concurrently_in_order_per_key(setup: dict) -> None:
+    s = setup
+    active = {"now": 0, "max": 0}
+    guard = threading.Lock()
+
+    def respond(arn: str, event: dict) -> InvokeResult:
+        with guard:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.02)
+        with guard:
+            active["now"] -= 1
+        return InvokeResult()
+
+    s["recorder"].respond = respond
+    expected: dict[str, list[int]] = {}
+    for step in range(120):
+        key = f"k{step % 12}"
+        expected.setdefault(key, []).append(step)
+        put(s, key, step=step)
+    mapping(s, ParallelizationFactor=4, BatchSize=5)
+    wait_for(lambda: len(s["recorder"].records(s["arn"])) >= 120, what="every record")
+    seen: dict[str, list[int]] = {}
+    for record in s["recorder"].records(s["arn"]):
+        seen.setdefault(keys([record])[0], []).append(
+            int(record["dynamodb"]["NewImage"]["step"]["N"]))
+    assert seen == expected
+    assert active["max"] > 1
+
+
+def test_maximum_batching_window_gathers_records_written_apart(setup: dict) -> None:
+    s = setup
+    mapping(s, MaximumBatchingWindowInSeconds=1, BatchSize=10)
+    for i in range(3):
+        put(s, f"k{i}")
+        time.sleep(0.1)
+    wait_for(lambda: len(s["recorder"].records(s["arn"])) == 3, what="three records")
+    batches = [keys(e["Records"]) for arn, e in s["recorder"].events if arn == s["arn"]]
+    assert batches == [["k0", "k1", "k2"]]
+
+
+def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(setup: dict) -> None:
+    s = setup
+
+    def respond(arn: str, event: dict) -> InvokeResult:
+        total = event["state"].get("count", 0) + len(event["Records"])
+        return InvokeResult(payload={"state": {"count": total}})
+
+    s["recorder"].respond = respond
+    mapping(s, TumblingWindowInSeconds=2, BatchSize=1)
+    put(s, "a")
+    put(s, "b")
+    final = wait_for(lambda: [e for a, e in s["recorder"].events
+                              if a == s["arn"] and e["isFinalInvokeForWindow"]],
+                     what="the final invoke")[0]
+    assert final["Records"] == [] and final["isWindowTerminatedEarly"] is False
+    assert final["state"]["count"] >= 1 and final["eventSourceARN"] == s["stream"]
+    events = [e for a, e in s["recorder"].events if a == s["arn"]]
+    assert events[0]["state"] == {} and {"start", "end"} <= set(events[0]["window"])
+    assert sum(len(e["Records"]) for e in events) == 2

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import botocore.config
 import botocore.exceptions
+
+from .clients import Endpoint, service_client
 
 
 class InvokeUnavailable(Exception):
@@ -45,11 +46,6 @@ class InvokeResult:
         return self.function_error is not None
 
 
-def resolve(endpoint: str | Callable[[], str]) -> str:
-    """The emulator's URL (given late: the port is known only once the server listens)."""
-    return endpoint() if callable(endpoint) else endpoint
-
-
 class Invoker(Protocol):
     def invoke(self, function_arn: str, event: dict[str, Any]) -> InvokeResult:
         """Run the function once on ``event``; raise ``InvokeUnavailable`` if it never ran."""
@@ -67,7 +63,7 @@ _CLIENT_CONFIG = botocore.config.Config(
 class LambdaInvoker:
     """Invokes through a boto3 Lambda client on the emulator's endpoint (dummy credentials)."""
 
-    def __init__(self, endpoint: str | Callable[[], str], region: str = "us-east-1") -> None:
+    def __init__(self, endpoint: Endpoint, region: str = "us-east-1") -> None:
         self._endpoint = endpoint
         self._region = region
         self._clients: dict[str, Any] = {}
@@ -76,10 +72,8 @@ class LambdaInvoker:
     def _client(self, region: str) -> Any:
         with self._lock:
             if region not in self._clients:
-                from ...session import local_session
-
-                self._clients[region] = local_session(region).client(
-                    "lambda", endpoint_url=resolve(self._endpoint), config=_CLIENT_CONFIG
+                self._clients[region] = service_client(
+                    "lambda", region, self._endpoint, _CLIENT_CONFIG
                 )
             return self._clients[region]
 

@@ -11,12 +11,16 @@ import datetime as dt
 import json
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .invoker import InvokeResult, resolve
+import botocore.config
+
+from .clients import Endpoint, service_client
+from .invoker import InvokeResult
 from .records import SourceRecord
 
+_CONFIG = botocore.config.Config(proxies={}, retries={"total_max_attempts": 2})
 RETRY_ATTEMPTS_EXHAUSTED = "RetryAttemptsExhausted"
 RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 
@@ -77,7 +81,7 @@ class FailureSender(Protocol):
 class DestinationSender:
     """Sends to SQS (SendMessage) or SNS (Publish) through the emulator's own API."""
 
-    def __init__(self, endpoint: str | Callable[[], str]) -> None:
+    def __init__(self, endpoint: Endpoint) -> None:
         self._endpoint = endpoint
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -86,14 +90,7 @@ class DestinationSender:
         with self._lock:
             key = (service, region)
             if key not in self._clients:
-                import botocore.config
-
-                from ...session import local_session
-
-                self._clients[key] = local_session(region).client(
-                    service, endpoint_url=resolve(self._endpoint),
-                    config=botocore.config.Config(proxies={}, retries={"total_max_attempts": 2}),
-                )
+                self._clients[key] = service_client(service, region, self._endpoint, _CONFIG)
             return self._clients[key]
 
     def send(self, destination_arn: str, message: dict[str, Any]) -> None:
