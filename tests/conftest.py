@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from streamlab.config import load_config
 from streamlab.local import control
 from streamlab.session import Lab, connect
@@ -23,6 +22,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    return free_port()
 
 
 @pytest.fixture(scope="session")

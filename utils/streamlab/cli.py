@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
     lab.add_argument("--jupyter-port", type=int, default=8888)
     lab.add_argument(
-        "--browser", action=argparse.BooleanOptionalAction, default=None,
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="open a browser (default: only when a display is available)",
     )
     add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")

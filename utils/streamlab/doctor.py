@@ -57,7 +57,9 @@ def check_packages() -> Iterator[Check]:
         requirement = declared.get(name)
         if requirement and not requirement.specifier.contains(version, prereleases=True):
             yield Check(
-                name, False, f"{version} is outside {requirement.specifier}; run `make lab` to update"
+                name,
+                False,
+                f"{version} is outside {requirement.specifier}; run `make lab` to update",
             )
         else:
             yield Check(name, True, version)

@@ -149,8 +149,7 @@ class Lab:
     def __repr__(self) -> str:
         where = self.config.endpoint if self.config.is_local else "AWS"
         return (
-            f"<Lab backend={self.backend} region={self.region} "
-            f"prefix={self.prefix!r} at {where}>"
+            f"<Lab backend={self.backend} region={self.region} prefix={self.prefix!r} at {where}>"
         )
 
 
