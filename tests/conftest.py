@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from streamlab.config import load_config
 from streamlab.local import control
 from streamlab.session import Lab, connect

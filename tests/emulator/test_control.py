@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
+
 from streamlab.errors import EmulatorError
 from streamlab.local import control, paths
 from streamlab.local.health import probe

@@ -61,3 +61,21 @@ def test_doctor_fails_with_the_fix_when_aws_has_no_credentials(tmp_path) -> None
     assert result.returncode == 1
     assert "FAIL  credentials:" in result.stdout and "aws configure" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_cleanup_dry_run_lists_and_keeps_then_cleanup_deletes(emulator: str) -> None:
+    env = {"LAB_ENDPOINT": emulator, "LAB_BACKEND": "local", "LAB_PREFIX": "clitest-"}
+    create = (
+        "import streamlab; lab = streamlab.connect(); "
+        "lab.sqs.create_queue(QueueName=lab.name('failures'))"
+    )
+    subprocess.run([sys.executable, "-c", create], check=True, env={**os.environ, **env})
+    dry = _run("cleanup", "--dry-run", **env)
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete queue" in dry.stdout and "clitest-failures" in dry.stdout
+    assert "dry run: 1 resource(s) would be deleted" in dry.stdout
+    real = _run("cleanup", **env)
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert "nothing is left under the prefix" in real.stdout
+    again = _run("cleanup", "--dry-run", **env)
+    assert "dry run: 0 resource(s)" in again.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from streamlab.config import DEFAULT_ENDPOINT, default_aws_prefix, load_config
 from streamlab.errors import ConfigError
 

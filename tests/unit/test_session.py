@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from streamlab.config import load_config
 from streamlab.errors import CredentialsError
 from streamlab.session import LOCAL_ACCESS_KEY, SERVICES, connect

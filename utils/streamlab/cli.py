@@ -63,6 +63,35 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return main()
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from .cleanup import cleanup, find_resources
+    from .session import connect
+
+    lab = connect()
+    where = f"{lab.backend} backend, prefix {lab.prefix!r}, account {lab.account_id}"
+    if args.dry_run:
+        report = cleanup(lab, dry_run=True)
+    else:
+        if lab.backend == "aws" and not args.yes:
+            found = find_resources(lab)
+            for resource in found:
+                print(f"  {resource}")
+            answer = input(f"Delete these {len(found)} resource(s) ({where})? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        report = cleanup(lab)
+    print(f"cleanup on the {where}")
+    for resource in report.found if report.dry_run else report.deleted:
+        print(f"  {'would delete' if report.dry_run else 'deleted'} {resource}")
+    for resource, reason in report.failed:
+        print(f"  FAILED {resource}: {reason}")
+    for resource in report.remaining:
+        print(f"  still present: {resource}")
+    print(report.summary())
+    return 0 if report.dry_run or report.clean else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamlab",
@@ -95,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open a browser (default: only when a display is available)",
     )
+    cleanup = add("cleanup", cmd_cleanup, "delete everything the labs created under LAB_PREFIX")
+    cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask on the aws backend")
     add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
     return parser
 
