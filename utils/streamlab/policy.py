@@ -129,3 +129,24 @@ def allowed_actions(policy: dict) -> set[str]:
 def render(policy: dict) -> str:
     """Stable text for the committed file, so regeneration gives the same bytes."""
     return json.dumps(policy, indent=2, sort_keys=False) + "\n"
+
+
+def sample_resource(action: str, prefix: str, region: str, account_id: str) -> str:
+    """A concrete ARN the participant's policy should cover, for policy simulation."""
+    if action in UNSCOPED_ACTIONS:
+        return "*"
+    service, name = action.split(":", 1)
+    pattern = _resources(service, name, prefix)[0]
+    if pattern == "*":
+        return "*"
+    concrete = pattern.replace(":*:*:", f":{region}:{account_id}:", 1)
+    concrete = concrete.replace("iam::*:", f"iam::{account_id}:")
+    return concrete.replace("*", "streamlab-check")
+
+
+def lab_actions() -> list[str]:
+    """The IAM actions the solution notebooks call (recorded; shipped with the package)."""
+    from importlib import resources
+
+    text = resources.files("streamlab").joinpath("data/lab_actions.json").read_text()
+    return sorted(json.loads(text)["actions"])
