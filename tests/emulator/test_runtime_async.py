@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from lambda_helpers import deploy, unique, wait_for
+
 from streamlab.session import Lab
 
 # Counts its attempts in a DynamoDB table; fails while the count is below event["succeed_on"].

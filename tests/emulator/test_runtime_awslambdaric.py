@@ -7,6 +7,7 @@ import re
 
 import pytest
 from lambda_helpers import deploy, invoke, log_messages, private_emulator
+
 from streamlab.session import Lab
 
 pytestmark = pytest.mark.skipif(

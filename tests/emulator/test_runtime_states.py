@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lambda_helpers import deploy, invoke, private_emulator, role_arn, unique, zip_source
+
 from streamlab.session import Lab
 
 SOURCE = "def handler(event, context):\n    return 'ran'\n"

@@ -19,10 +19,11 @@ import botocore.exceptions
 
 from .config import LabConfig, load_config
 from .errors import CredentialsError
+from .local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
-LOCAL_ACCESS_KEY = "testing"
-LOCAL_SECRET_KEY = "testing"
+LOCAL_ACCESS_KEY = NOTEBOOK_ACCESS_KEY
+LOCAL_SECRET_KEY = DUMMY_SECRET_KEY
 SERVICES = ("dynamodb", "dynamodbstreams", "lambda", "logs", "iam", "sqs", "sns", "sts", "s3")
 _LOCAL_CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
