@@ -26,7 +26,7 @@ def lab_path(name: str) -> Path:
 
 
 def test_there_are_solution_notebooks() -> None:
-    assert {"00_setup"} <= set(NAMES)
+    assert {"00_setup", "01_dynamodb_basics"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
