@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Two workers; --dist loadscope keeps each notebook (all of its cells) on one worker.
 TEST_WORKERS ?= 2
 
-.PHONY: lab test setup doctor lint build-labs stop clean
+.PHONY: lab test setup doctor lint build-labs stop clean policy
 
 lab: $(STAMP)
 	$(BIN)/streamlab lab
@@ -43,3 +43,7 @@ stop: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Regenerate lab_guide/iam/participant-policy.json from the actions the solutions call.
+policy: $(STAMP)
+	LAB_WRITE_POLICY=1 $(BIN)/python -m pytest tests/course -k policy $(PYTEST_ARGS)
