@@ -59,9 +59,18 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("LAB_REGION", None)
 
 
+# Notebooks under test share the emulator with the unit tests of the same worker, so they
+# run under their own prefix: 99_cleanup then deletes only what notebooks made. The
+# sanitize file removes the prefix before outputs are compared.
+NOTEBOOK_PREFIX = "nbtest-"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.path.suffix == ".ipynb":  # an nbval cell: its kernel needs the emulator
+        os.environ["LAB_PREFIX"] = NOTEBOOK_PREFIX  # inherited by the kernel it starts
         ensure_emulator()
+    else:
+        os.environ.pop("LAB_PREFIX", None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

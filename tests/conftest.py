@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from streamlab.config import endpoint_port, load_config
 from streamlab.local import control
 from streamlab.session import Lab, connect

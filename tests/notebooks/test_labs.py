@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from streamlab import cli, notebooks
 from streamlab.notebook_runner import execute
 

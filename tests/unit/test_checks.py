@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from streamlab import checks, tables
 from streamlab.errors import CheckFailed, ExerciseNotDone, LabError
 from streamlab.session import Lab

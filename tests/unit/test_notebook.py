@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+
 from streamlab import notebook
 from streamlab.errors import ExerciseNotDone
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from streamlab import notebooks
 from streamlab.errors import ExerciseNotDone, LabError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from streamlab import tables
 from streamlab.errors import LabError
 from streamlab.session import Lab
