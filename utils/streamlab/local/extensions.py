@@ -12,6 +12,7 @@ from .app import EmulatorApp
 
 EXTENSIONS: list[str] = [
     "streamlab.local.runtime",
+    "streamlab.local.pollers",
 ]
 
 
