@@ -37,8 +37,8 @@ def test_update_answers_in_progress_and_the_updated_waiter_returns(lab: Lab) -> 
 
 @pytest.fixture(scope="module")
 def slow_lab() -> Lab:
-    """An emulator whose functions stay Pending (and updates InProgress) for a second."""
-    with private_emulator(LAB_LAMBDA_PENDING_SECONDS="1") as lab:
+    """An emulator whose functions stay Pending (and updates InProgress) for 4 s."""
+    with private_emulator(LAB_LAMBDA_PENDING_SECONDS="4") as lab:
         yield lab
 
 

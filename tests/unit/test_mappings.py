@@ -26,6 +26,24 @@ def _function(lab: Lab, name: str) -> None:
         ],
     }
     role = lab.iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
+    stream_access = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+                "Resource": "*",
+            }
+        ],
+    }
+    lab.iam.put_role_policy(
+        RoleName=f"{name}-role", PolicyName="streams", PolicyDocument=json.dumps(stream_access)
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return None\n")
@@ -68,6 +86,14 @@ def test_connect_twice_updates_the_same_mapping_then_delete(lab: Lab) -> None:
         ]
         == []
     )
+
+
+def test_role_without_stream_permissions_is_refused_with_aws_wording(lab: Lab) -> None:
+    _table(lab, "MappingsNoRights")
+    _function(lab, "mappings-no-rights")
+    lab.iam.delete_role_policy(RoleName="mappings-no-rights-role", PolicyName="streams")
+    with pytest.raises(lab.lambda_.exceptions.InvalidParameterValueException, match="GetRecords"):
+        connect_stream(lab, "MappingsNoRights", "mappings-no-rights")
 
 
 def test_table_without_stream_says_how_to_enable_it(lab: Lab) -> None:

@@ -55,6 +55,7 @@ def _call(exercise: str, function: Callable[..., Any], *args: Any, hint: str = "
 
 # -- lab 00 ------------------------------------------------------------------------
 
+
 def environment_ready(lab: Lab) -> None:
     """Python, packages and a round trip to the backend, one PASS line each (lab 00)."""
     from .doctor import check_packages, check_python
@@ -81,6 +82,7 @@ def environment_ready(lab: Lab) -> None:
 
 # -- tables and items ----------------------------------------------------------------
 
+
 def table_ready(
     lab: Lab,
     table: str,
@@ -92,21 +94,30 @@ def table_ready(
     """The table exists, is ACTIVE, has exactly these keys and on-demand billing."""
     description = tables.describe(lab, table)
     if description is None:
-        fail(exercise, f"there is no table {table!r} yet.",
-             "call lab.dynamodb.create_table(TableName=..., KeySchema=..., "
-             "AttributeDefinitions=..., BillingMode='PAY_PER_REQUEST').")
+        fail(
+            exercise,
+            f"there is no table {table!r} yet.",
+            "call lab.dynamodb.create_table(TableName=..., KeySchema=..., "
+            "AttributeDefinitions=..., BillingMode='PAY_PER_REQUEST').",
+        )
     if description["TableStatus"] != "ACTIVE":
         description = tables.wait_until_active(lab, table)
     keys = tables.key_schema_of(description)
     wanted = {"HASH": tuple(hash_key), **({"RANGE": tuple(range_key)} if range_key else {})}
     if keys != wanted:
         shown, asked = _keys_text(keys), _keys_text(wanted)
-        fail(exercise, f"table {table!r} has keys {shown}, the exercise asks for {asked}.",
-             "keys cannot change after creation: delete the table "
-             f"(tables.delete_table(lab, {table!r})) and create it again.")
+        fail(
+            exercise,
+            f"table {table!r} has keys {shown}, the exercise asks for {asked}.",
+            "keys cannot change after creation: delete the table "
+            f"(tables.delete_table(lab, {table!r})) and create it again.",
+        )
     if tables.billing_mode_of(description) != "PAY_PER_REQUEST":
-        fail(exercise, f"table {table!r} uses provisioned capacity.",
-             "pass BillingMode='PAY_PER_REQUEST' (on-demand: an idle table costs nothing).")
+        fail(
+            exercise,
+            f"table {table!r} uses provisioned capacity.",
+            "pass BillingMode='PAY_PER_REQUEST' (on-demand: an idle table costs nothing).",
+        )
     key_text = " + ".join(f"{name} ({kind})" for _role, (name, kind) in sorted(keys.items()))
     passed(exercise, f"table {table} is ACTIVE with key {key_text}, on-demand billing")
 
@@ -139,19 +150,29 @@ def item_matches(
     item = tables.to_plain(typed)
     for name, value in expected.items():
         if item.get(name) != value:
-            fail(exercise, f"attribute {name} is {tables.format_value(item.get(name))}, "
-                 f"expected {tables.format_value(value)}.", hint)
+            fail(
+                exercise,
+                f"attribute {name} is {tables.format_value(item.get(name))}, "
+                f"expected {tables.format_value(value)}.",
+                hint,
+            )
     for name in absent:
         if name in item:
-            fail(exercise, f"the item has {name}, but this item should not have it at all.",
-                 "attributes are optional: leave it out of the item rather than storing an "
-                 "empty value.")
+            fail(
+                exercise,
+                f"the item has {name}, but this item should not have it at all.",
+                "attributes are optional: leave it out of the item rather than storing an "
+                "empty value.",
+            )
     for name, kind in (types or {}).items():
         if name not in typed:
             fail(exercise, f"the item has no attribute {name} (of type {kind}).", hint)
         if _type_of(typed[name]) != kind:
-            fail(exercise, f"{name} is stored as type {_type_of(typed[name])}, expected {kind}.",
-                 hint)
+            fail(
+                exercise,
+                f"{name} is stored as type {_type_of(typed[name])}, expected {kind}.",
+                hint,
+            )
     types = dict(types or {})
     parts = []
     for name, value in expected.items():
@@ -181,8 +202,11 @@ def _as_plain(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _response_items(exercise: str, response: Any, operation: str, hint: str) -> list[dict]:
     if not isinstance(response, Mapping) or "Items" not in response:
-        fail(exercise, f"your function returned {type(response).__name__}, not the {operation} "
-             "response.", f"return the whole answer of lab.dynamodb.{operation}(...). {hint}")
+        fail(
+            exercise,
+            f"your function returned {type(response).__name__}, not the {operation} response.",
+            f"return the whole answer of lab.dynamodb.{operation}(...). {hint}",
+        )
     return [_as_plain(item) for item in response["Items"]]
 
 
@@ -213,13 +237,20 @@ def query_by_hash_key(
             expected.sort(key=lambda item: item[range_name])
         if items != expected:
             got = [tables.format_value(item) for item in items]
-            fail(exercise, f"{getattr(function, '__name__', 'function')}({value!r}) returned "
-                 f"{got}, expected {len(expected)} item(s) with {hash_name} = {value!r}.", hint)
+            fail(
+                exercise,
+                f"{getattr(function, '__name__', 'function')}({value!r}) returned "
+                f"{got}, expected {len(expected)} item(s) with {hash_name} = {value!r}.",
+                hint,
+            )
         scanned = response.get("ScannedCount", len(items))
         if scanned != len(items):
-            fail(exercise, f"the request read {scanned} items to return {len(items)}: that is a "
-                 "scan with a filter, not a query.",
-                 f"use lab.dynamodb.query with KeyConditionExpression on {hash_name}.")
+            fail(
+                exercise,
+                f"the request read {scanned} items to return {len(items)}: that is a "
+                "scan with a filter, not a query.",
+                f"use lab.dynamodb.query with KeyConditionExpression on {hash_name}.",
+            )
         read_texts.append(
             f"{getattr(function, '__name__', 'function')}({value!r}) returned {len(items)}, "
             f"read {scanned}"
@@ -251,8 +282,12 @@ def scan_with_filter(
         got = sorted(key_of(item) for item in items)
         expected = sorted(key_of(item) for item in everything if predicate(item))
         if got != expected:
-            fail(exercise, f"{getattr(function, '__name__', 'function')}({argument!r}) returned "
-                 f"{len(got)} item(s) with keys {got}, expected {expected}.", hint)
+            fail(
+                exercise,
+                f"{getattr(function, '__name__', 'function')}({argument!r}) returned "
+                f"{len(got)} item(s) with keys {got}, expected {expected}.",
+                hint,
+            )
         lines.append(
             f"{getattr(function, '__name__', 'function')}({argument!r}) returned {len(items)} "
             "but read "

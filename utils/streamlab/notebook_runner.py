@@ -135,6 +135,8 @@ def run_solutions(root: Path, names: list[str] | None = None) -> list[tuple[Path
                 result = execute(notebooks.read(path), env=env, cwd=path.parent, allow_errors=False)
             except LabError as exc:
                 raise LabError(f"solutions/{path.name}: {exc}") from None
-            path.write_bytes(notebooks.dumps(notebooks.normalise_solution(result.notebook)).encode())
+            path.write_bytes(
+                notebooks.dumps(notebooks.normalise_solution(result.notebook)).encode()
+            )
             timings.append((path, result.seconds))
     return timings

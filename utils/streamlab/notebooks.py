@@ -90,7 +90,8 @@ def strip_solutions(
                 raise _fail(name, index, f"a second {BEGIN_SOLUTION} before {END_SOLUTION}")
             if current is None:
                 raise _fail(
-                    name, index,
+                    name,
+                    index,
                     f"{BEGIN_SOLUTION} needs a line '# Exercise N.M: what to do' above it",
                 )
             inside = True
@@ -152,8 +153,14 @@ def normalise_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             "kernelspec": dict(LAB_KERNELSPEC),
             "language_info": {
                 key: language[key]
-                for key in ("codemirror_mode", "file_extension", "mimetype", "name",
-                            "nbconvert_exporter", "pygments_lexer")
+                for key in (
+                    "codemirror_mode",
+                    "file_extension",
+                    "mimetype",
+                    "name",
+                    "nbconvert_exporter",
+                    "pygments_lexer",
+                )
                 if key in language
             }
             or {"name": "python"},
@@ -207,8 +214,10 @@ def lint_solution(nb: nbformat.NotebookNode, name: str = "notebook") -> list[str
             number = exercise.number
             problems.append(f'{name}: exercise {number} has no check cell (exercise="{number}")')
         hint_cells = [
-            cell for cell in nb.cells
-            if cell.cell_type == "markdown" and "<details>" in _source(cell)
+            cell
+            for cell in nb.cells
+            if cell.cell_type == "markdown"
+            and "<details>" in _source(cell)
             and f"{exercise.number}" in _source(cell)
         ]
         if not hint_cells:

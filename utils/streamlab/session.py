@@ -31,10 +31,14 @@ _LOCAL_CLIENT_CONFIG = botocore.config.Config(
 )
 
 
-def local_session(region: str) -> boto3.Session:
-    """A boto3 session that cannot see the user's real credentials or profile."""
+def local_session(region: str, access_key: str = LOCAL_ACCESS_KEY) -> boto3.Session:
+    """A boto3 session that cannot see the user's real credentials or profile.
+
+    ``access_key`` only tells callers apart in the emulator's action log (see
+    ``local.identities``); moto accepts any key.
+    """
     return boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY,
+        aws_access_key_id=access_key,
         aws_secret_access_key=LOCAL_SECRET_KEY,
         aws_session_token=None,
         region_name=region,

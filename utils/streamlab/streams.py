@@ -143,9 +143,7 @@ def _after_position(record: Mapping[str, Any], position: str, sequence_number: i
     return number >= sequence_number
 
 
-def read_shard(
-    lab: Lab, iterator: str, *, max_empty_reads: int = 1
-) -> Iterator[dict[str, Any]]:
+def read_shard(lab: Lab, iterator: str, *, max_empty_reads: int = 1) -> Iterator[dict[str, Any]]:
     """Records from one shard iterator until the shard ends or reads come back empty.
 
     An open shard never "ends"; an empty answer means "nothing more for now".

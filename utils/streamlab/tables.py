@@ -44,6 +44,7 @@ _deserializer = TypeDeserializer()
 
 # -- typed <-> plain ---------------------------------------------------------------
 
+
 def _plain_number(number: Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -110,6 +111,7 @@ def format_value(value: Any) -> str:
 
 
 # -- tables ------------------------------------------------------------------------
+
 
 def describe(lab: Lab, name: str) -> dict[str, Any] | None:
     """The table's description, or None when there is no such table."""
@@ -200,6 +202,7 @@ def billing_mode_of(description: Mapping[str, Any]) -> str:
 
 
 # -- items -------------------------------------------------------------------------
+
 
 def put_items(lab: Lab, name: str, items: Iterable[Mapping[str, Any]]) -> int:
     """Write plain-Python items (overwriting items with the same key); return how many."""

@@ -77,8 +77,9 @@ class LambdaInvoker:
         with self._lock:
             if region not in self._clients:
                 from ...session import local_session
+                from ..identities import SERVICE_ACCESS_KEY
 
-                self._clients[region] = local_session(region).client(
+                self._clients[region] = local_session(region, SERVICE_ACCESS_KEY).client(
                     "lambda", endpoint_url=resolve(self._endpoint), config=_CLIENT_CONFIG
                 )
             return self._clients[region]
@@ -95,7 +96,8 @@ class LambdaInvoker:
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             problem = (
-                "PROBLEM: Function not found" if code == "ResourceNotFoundException"
+                "PROBLEM: Function not found"
+                if code == "ResourceNotFoundException"
                 else "PROBLEM: Function call failed"
             )
             raise InvokeUnavailable(str(exc), problem=problem) from exc

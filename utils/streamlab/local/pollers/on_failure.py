@@ -40,8 +40,11 @@ def failure_message(
     """The JSON document AWS sends to an on-failure destination for a DynamoDB batch."""
     message: dict[str, Any] = {
         "requestContext": {
-            "requestId": (last_result.request_id if last_result and last_result.request_id
-                          else str(uuid.uuid4())),
+            "requestId": (
+                last_result.request_id
+                if last_result and last_result.request_id
+                else str(uuid.uuid4())
+            ),
             "functionArn": function_arn,
             "condition": condition,
             "approximateInvokeCount": invoke_count,
@@ -53,19 +56,21 @@ def failure_message(
             "executedVersion": last_result.executed_version,
             "functionError": last_result.function_error or "",
         }
-    message.update({
-        "version": "1.0",
-        "timestamp": iso_millis(now),
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": records[0].sequence_number,
-            "endSequenceNumber": records[-1].sequence_number,
-            "approximateArrivalOfFirstRecord": iso_millis(records[0].arrival),
-            "approximateArrivalOfLastRecord": iso_millis(records[-1].arrival),
-            "batchSize": len(records),
-            "streamArn": stream_arn,
-        },
-    })
+    message.update(
+        {
+            "version": "1.0",
+            "timestamp": iso_millis(now),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": records[0].sequence_number,
+                "endSequenceNumber": records[-1].sequence_number,
+                "approximateArrivalOfFirstRecord": iso_millis(records[0].arrival),
+                "approximateArrivalOfLastRecord": iso_millis(records[-1].arrival),
+                "batchSize": len(records),
+                "streamArn": stream_arn,
+            },
+        }
+    )
     return message
 
 
@@ -89,9 +94,11 @@ class DestinationSender:
                 import botocore.config
 
                 from ...session import local_session
+                from ..identities import SERVICE_ACCESS_KEY
 
-                self._clients[key] = local_session(region).client(
-                    service, endpoint_url=resolve(self._endpoint),
+                self._clients[key] = local_session(region, SERVICE_ACCESS_KEY).client(
+                    service,
+                    endpoint_url=resolve(self._endpoint),
                     config=botocore.config.Config(proxies={}, retries={"total_max_attempts": 2}),
                 )
             return self._clients[key]

@@ -35,7 +35,7 @@ def parse_stream_arn(stream_arn: str) -> tuple[str, str, str, str]:
     resource = parts[5]
     if not resource.startswith("table/") or "/stream/" not in resource:
         raise ValueError(f"not a DynamoDB stream ARN: {stream_arn}")
-    table, label = resource[len("table/"):].split("/stream/", 1)
+    table, label = resource[len("table/") :].split("/stream/", 1)
     return parts[3], parts[4], table, label
 
 
@@ -77,7 +77,7 @@ class MotoShardSource:
             if shard is None:
                 return []
             self.shard_id = shard.id
-            raws = [item.record for item in shard.items[start:start + limit]]
+            raws = [item.record for item in shard.items[start : start + limit]]
         return [
             normalise(raw, index=start + offset, region=self.region, stream_arn=self.stream_arn)
             for offset, raw in enumerate(raws)
