@@ -10,14 +10,16 @@ else
 endif
 STAMP := $(VENV)/.streamlab-installed
 PYTEST_ARGS ?=
+# Two workers; --dist loadscope keeps each notebook (all of its cells) on one worker.
+TEST_WORKERS ?= 2
 
-.PHONY: lab test setup doctor lint build-labs stop clean
+.PHONY: lab test setup doctor lint build-labs stop clean policy
 
 lab: $(STAMP)
 	$(BIN)/streamlab lab
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 setup: $(STAMP)
 
@@ -41,3 +43,7 @@ stop: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Regenerate lab_guide/iam/participant-policy.json from the actions the solutions call.
+policy: $(STAMP)
+	LAB_WRITE_POLICY=1 $(BIN)/python -m pytest tests/course -k policy $(PYTEST_ARGS)

@@ -50,11 +50,31 @@ def handler(event, context):
             "id": {"S": "done"}, "at": {"N": repr(time.time())}})
 """
 
-POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-    "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream",
-    "dynamodb:ListStreams"]}]}
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": [
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:DescribeStream",
+                "dynamodb:ListStreams",
+            ],
+        }
+    ],
+}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ],
+}
 
 
 def free_port() -> int:
@@ -71,16 +91,20 @@ def percentile(values: list[float], fraction: float) -> float:
 class Bench:
     def __init__(self, lab: Any) -> None:
         self.lab = lab
-        self.role = lab.iam.create_role(RoleName="bench-role",
-                                        AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-        lab.iam.put_role_policy(RoleName="bench-role", PolicyName="streams",
-                                PolicyDocument=json.dumps(POLICY))
+        self.role = lab.iam.create_role(
+            RoleName="bench-role", AssumeRolePolicyDocument=json.dumps(TRUST)
+        )["Role"]["Arn"]
+        lab.iam.put_role_policy(
+            RoleName="bench-role", PolicyName="streams", PolicyDocument=json.dumps(POLICY)
+        )
 
     def table(self, name: str, stream: bool) -> str | None:
         spec: dict[str, Any] = {
-            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        }
         if stream:
             spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
         self.lab.dynamodb.create_table(**spec)
@@ -91,15 +115,23 @@ class Bench:
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", code)
         self.lab.lambda_.create_function(
-            FunctionName=name, Runtime="python3.11", Role=self.role, Handler="handler.handler",
-            Code={"ZipFile": buffer.getvalue()}, Timeout=60,
-            Environment={"Variables": {"RESULTS": results}})
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=self.role,
+            Handler="handler.handler",
+            Code={"ZipFile": buffer.getvalue()},
+            Timeout=60,
+            Environment={"Variables": {"RESULTS": results}},
+        )
         self.lab.lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
 
     def mapping(self, function: str, stream: str, batch_size: int) -> None:
         uuid = self.lab.lambda_.create_event_source_mapping(
-            FunctionName=function, EventSourceArn=stream, StartingPosition="TRIM_HORIZON",
-            BatchSize=batch_size)["UUID"]
+            FunctionName=function,
+            EventSourceArn=stream,
+            StartingPosition="TRIM_HORIZON",
+            BatchSize=batch_size,
+        )["UUID"]
         while self.lab.lambda_.get_event_source_mapping(UUID=uuid)["State"] != "Enabled":
             time.sleep(0.01)
 
@@ -130,8 +162,11 @@ class Bench:
             round_trips.append(acks[f"w{i}"] - sent)
             time.sleep(0.02)  # one write at a time: measure delivery, not queueing
         items = self.wait_items("LatencyResults", writes + 1)
-        latencies = [float(item["started"]["N"]) - acks[item["id"]["S"]]
-                     for item in items if item["id"]["S"] in acks]
+        latencies = [
+            float(item["started"]["N"]) - acks[item["id"]["S"]]
+            for item in items
+            if item["id"]["S"] in acks
+        ]
         invokes = []
         for _ in range(50):
             started = time.perf_counter()
@@ -163,8 +198,9 @@ class Bench:
             thread.join()
         self.lab.dynamodb.put_item(TableName="ThroughputSource", Item={"id": {"S": "last"}})
         write_rate = records / (time.perf_counter() - started)
-        event = json.dumps({"Records": [{"dynamodb": {"Keys": {"id": {"S": f"x{i}"}}}}
-                                        for i in range(100)]}).encode()
+        event = json.dumps(
+            {"Records": [{"dynamodb": {"Keys": {"id": {"S": f"x{i}"}}}} for i in range(100)]}
+        ).encode()
         calls = 30
         started = time.perf_counter()
         for _ in range(calls):
@@ -174,8 +210,12 @@ class Bench:
         self.mapping("noop", stream, batch_size=100)
         done = self.wait_items("ThroughputResults", 1)[0]
         elapsed = float(done["at"]["N"]) - begin
-        return {"rate": records / elapsed, "elapsed": elapsed, "write_rate": write_rate,
-                "invoke_rate": invoke_rate}
+        return {
+            "rate": records / elapsed,
+            "elapsed": elapsed,
+            "write_rate": write_rate,
+            "invoke_rate": invoke_rate,
+        }
 
 
 def main() -> None:
@@ -192,27 +232,40 @@ def main() -> None:
 
     control.start(port)
     try:
-        lab = connect(load_config({"LAB_BACKEND": "local",
-                                   "LAB_ENDPOINT": os.environ["LAB_ENDPOINT"]}))
+        lab = connect(
+            load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": os.environ["LAB_ENDPOINT"]})
+        )
         bench = Bench(lab)
         latency = bench.latency(args.writes)
         throughput = bench.throughput(args.records)
     finally:
         control.stop(port)
-    print(f"stream latency, write acknowledged -> handler started ({latency['count']:.0f} "
-          "writes, one at a time, batch 1)")
-    print(f"  p50 {latency['p50']:7.1f} ms   p99 {latency['p99']:7.1f} ms   "
-          "(targets: p50 <= 20 ms, p99 <= 100 ms)")
-    print(f"  same run: PutItem round trip p50 {latency['put_p50']:.1f} ms, "
-          f"warm Invoke p50 {latency['invoke_p50']:.1f} ms")
-    print(f"  AWS reference: each shard polled every {AWS_POLL_INTERVAL_MS:.0f} ms "
-          f"(on average {AWS_POLL_INTERVAL_MS / 2:.0f} ms of waiting before any invoke)")
+    print(
+        f"stream latency, write acknowledged -> handler started ({latency['count']:.0f} "
+        "writes, one at a time, batch 1)"
+    )
+    print(
+        f"  p50 {latency['p50']:7.1f} ms   p99 {latency['p99']:7.1f} ms   "
+        "(targets: p50 <= 20 ms, p99 <= 100 ms)"
+    )
+    print(
+        f"  same run: PutItem round trip p50 {latency['put_p50']:.1f} ms, "
+        f"warm Invoke p50 {latency['invoke_p50']:.1f} ms"
+    )
+    print(
+        f"  AWS reference: each shard polled every {AWS_POLL_INTERVAL_MS:.0f} ms "
+        f"(on average {AWS_POLL_INTERVAL_MS / 2:.0f} ms of waiting before any invoke)"
+    )
     print(f"stream throughput, {args.records} records at batch 100 to a no-op handler")
-    print(f"  {throughput['rate']:8.0f} records/s ({throughput['elapsed']:.2f} s)   "
-          "(target: >= 2,000 records/s)")
-    print(f"  same run: writes {throughput['write_rate']:.0f} items/s (4 threads), "
-          f"direct Invoke of a 100-record event {throughput['invoke_rate']:.0f}/s "
-          f"= {throughput['invoke_rate'] * 100:.0f} records/s")
+    print(
+        f"  {throughput['rate']:8.0f} records/s ({throughput['elapsed']:.2f} s)   "
+        "(target: >= 2,000 records/s)"
+    )
+    print(
+        f"  same run: writes {throughput['write_rate']:.0f} items/s (4 threads), "
+        f"direct Invoke of a 100-record event {throughput['invoke_rate']:.0f}/s "
+        f"= {throughput['invoke_rate'] * 100:.0f} records/s"
+    )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,10 @@ def inprocess_emulator() -> Iterator[InProcess]:
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    lab = connect(load_config({"LAB_BACKEND": "local",
-                               "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
-                  start_emulator=False)
+    lab = connect(
+        load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
+        start_emulator=False,
+    )
     try:
         yield InProcess(lab, recorder, app)
     finally:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import botocore.config
+
 from streamlab.config import load_config
 from streamlab.local import control
 from streamlab.session import Lab, connect

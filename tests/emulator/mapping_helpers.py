@@ -15,10 +15,22 @@ from typing import Any
 from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.session import Lab
 
-STREAM_ACTIONS = ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream",
-                  "dynamodb:ListStreams"]
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]}
+STREAM_ACTIONS = [
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:DescribeStream",
+    "dynamodb:ListStreams",
+]
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ],
+}
 NOOP_HANDLER = "def handler(event, context):\n    return None\n"
 
 
@@ -32,12 +44,14 @@ def unique(lab: Lab, base: str) -> str:
     return lab.name(f"{base}{time.monotonic_ns() % 10**9}")
 
 
-def stream_table(lab: Lab, name: str, *, region: str | None = None,
-                 view: str = "NEW_AND_OLD_IMAGES") -> str:
+def stream_table(
+    lab: Lab, name: str, *, region: str | None = None, view: str = "NEW_AND_OLD_IMAGES"
+) -> str:
     """Create a table with a stream; return the stream's ARN."""
     client = lab.client("dynamodb", region=region) if region else lab.dynamodb
     client.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
@@ -48,24 +62,43 @@ def stream_table(lab: Lab, name: str, *, region: str | None = None,
 def role(lab: Lab, name: str, actions: list[str] | None = None) -> str:
     """A Lambda execution role allowed ``actions`` (default: read streams, SQS, SNS)."""
     allowed = STREAM_ACTIONS + ["sqs:SendMessage", "sns:Publish"] if actions is None else actions
-    arn = lab.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))[
-        "Role"]["Arn"]
+    arn = lab.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"][
+        "Arn"
+    ]
     if allowed:
-        lab.iam.put_role_policy(RoleName=name, PolicyName="streams", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17",
-             "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}]}))
+        lab.iam.put_role_policy(
+            RoleName=name,
+            PolicyName="streams",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": allowed, "Resource": "*"}],
+                }
+            ),
+        )
     return arn
 
 
-def function(lab: Lab, name: str, role_arn: str, code: str = NOOP_HANDLER, *,
-             region: str | None = None, timeout: int = 30) -> str:
+def function(
+    lab: Lab,
+    name: str,
+    role_arn: str,
+    code: str = NOOP_HANDLER,
+    *,
+    region: str | None = None,
+    timeout: int = 30,
+) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("handler.py", code)
     client = lab.client("lambda", region=region) if region else lab.lambda_
     return client.create_function(
-        FunctionName=name, Runtime="python3.11", Role=role_arn, Handler="handler.handler",
-        Code={"ZipFile": buffer.getvalue()}, Timeout=timeout,
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role_arn,
+        Handler="handler.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=timeout,
     )["FunctionArn"]
 
 
@@ -91,8 +124,9 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
-        self.respond: Callable[[str, dict[str, Any]], InvokeResult] = (
-            lambda arn, event: InvokeResult())
+        self.respond: Callable[[str, dict[str, Any]], InvokeResult] = lambda arn, event: (
+            InvokeResult()
+        )
 
     def invoke(self, function_arn: str, event: dict[str, Any]) -> InvokeResult:
         with self.lock:
@@ -101,8 +135,12 @@ class Recorder:
 
     def records(self, function_arn: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            return [r for arn, e in self.events if function_arn in (None, arn)
-                    for r in e.get("Records", [])]
+            return [
+                r
+                for arn, e in self.events
+                if function_arn in (None, arn)
+                for r in e.get("Records", [])
+            ]
 
 
 @dataclass

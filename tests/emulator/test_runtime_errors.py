@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 from lambda_helpers import deploy, invoke, lambda_without_retries
+
 from streamlab.session import Lab
 
 

@@ -8,6 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from lambda_helpers import deploy, invoke, role_arn, unique, zip_source
+
+from streamlab.local.identities import FUNCTION_ACCESS_KEY
 from streamlab.session import Lab
 
 ECHO = """
@@ -131,7 +133,7 @@ def test_environment_has_lambdas_variables_and_the_functions_own(lab: Lab, emula
     assert env["_HANDLER"] == "lambda_function.handler"
     assert env["GREETING"] == "hi"
     assert env["AWS_ENDPOINT_URL"] == emulator
-    assert env["AWS_ACCESS_KEY_ID"] == "testing"
+    assert env["AWS_ACCESS_KEY_ID"] == FUNCTION_ACCESS_KEY
     assert env["lab_variables"] == []  # the kit's own plumbing is not visible
     if env["TZ"] is not None:
         assert env["TZ"] == ":UTC"

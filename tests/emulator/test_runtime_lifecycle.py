@@ -18,6 +18,7 @@ from lambda_helpers import (
     wait_for,
     zip_source,
 )
+
 from streamlab.session import Lab
 
 COUNTER = """

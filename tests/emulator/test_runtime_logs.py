@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from lambda_helpers import deploy, invoke, log_messages
+
 from streamlab.session import Lab
 
 REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -42,17 +42,28 @@ def setup(inprocess_emulator: InProcess, recorder: Recorder) -> dict:
     role_arn = role(lab, unique(lab, "delivery-role"))
     fn = unique(lab, "delivery-fn")
     fn_arn = function(lab, fn, role_arn, region=REGION)
-    return {"lab": lab, "table": table, "stream": stream, "function": fn, "arn": fn_arn,
-            "role": role_arn, "ddb": lab.client("dynamodb", region=REGION),
-            "lambda": lab.client("lambda", region=REGION), "recorder": recorder}
+    return {
+        "lab": lab,
+        "table": table,
+        "stream": stream,
+        "function": fn,
+        "arn": fn_arn,
+        "role": role_arn,
+        "ddb": lab.client("dynamodb", region=REGION),
+        "lambda": lab.client("lambda", region=REGION),
+        "recorder": recorder,
+    }
 
 
 def mapping(s: dict, function_name: str | None = None, **settings: object) -> str:
     settings.setdefault("StartingPosition", "TRIM_HORIZON")
     uuid = s["lambda"].create_event_source_mapping(
-        FunctionName=function_name or s["function"], EventSourceArn=s["stream"], **settings)["UUID"]
-    wait_for(lambda: s["lambda"].get_event_source_mapping(UUID=uuid)["State"] in
-             ("Enabled", "Disabled"), what="mapping ready")
+        FunctionName=function_name or s["function"], EventSourceArn=s["stream"], **settings
+    )["UUID"]
+    wait_for(
+        lambda: s["lambda"].get_event_source_mapping(UUID=uuid)["State"] in ("Enabled", "Disabled"),
+        what="mapping ready",
+    )
     return uuid
 
 
@@ -72,8 +83,10 @@ def test_records_arrive_in_aws_shape_with_the_right_event_names(setup: dict) -> 
     put(s, "a", score=1)  # changes nothing: no record
     put(s, "a", score=2)
     s["ddb"].delete_item(TableName=s["table"], Key={"id": {"S": "a"}})
-    records = wait_for(lambda: len(s["recorder"].records(s["arn"])) >= 3 and
-                       s["recorder"].records(s["arn"]), what="three records")
+    records = wait_for(
+        lambda: len(s["recorder"].records(s["arn"])) >= 3 and s["recorder"].records(s["arn"]),
+        what="three records",
+    )
     time.sleep(FALLBACK_POLL_SECONDS * 2)
     records = s["recorder"].records(s["arn"])
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
@@ -110,8 +123,10 @@ def test_several_mappings_on_one_stream_each_get_every_record(setup: dict) -> No
     for i in range(5):
         put(s, f"k{i}")
     for arn in (s["arn"], other_arn):
-        wait_for(lambda arn=arn: keys(s["recorder"].records(arn)) == [f"k{i}" for i in range(5)],
-                 what="every record on each mapping")
+        wait_for(
+            lambda arn=arn: keys(s["recorder"].records(arn)) == [f"k{i}" for i in range(5)],
+            what="every record on each mapping",
+        )
 
 
 def test_latest_starts_with_the_next_write(setup: dict) -> None:
@@ -130,15 +145,18 @@ def test_disable_and_enable_resume_from_the_checkpoint(setup: dict) -> None:
     put(s, "k0")
     wait_for(lambda: s["recorder"].records(s["arn"]), what="first record")
     s["lambda"].update_event_source_mapping(UUID=uuid, Enabled=False)
-    wait_for(lambda: s["lambda"].get_event_source_mapping(UUID=uuid)["State"] == "Disabled",
-             what="Disabled")
+    wait_for(
+        lambda: s["lambda"].get_event_source_mapping(UUID=uuid)["State"] == "Disabled",
+        what="Disabled",
+    )
     put(s, "k1")
     put(s, "k2")
     time.sleep(FALLBACK_POLL_SECONDS * 2)
     assert keys(s["recorder"].records(s["arn"])) == ["k0"]
     s["lambda"].update_event_source_mapping(UUID=uuid, Enabled=True)
-    wait_for(lambda: keys(s["recorder"].records(s["arn"])) == ["k0", "k1", "k2"],
-             what="resumed records")
+    wait_for(
+        lambda: keys(s["recorder"].records(s["arn"])) == ["k0", "k1", "k2"], what="resumed records"
+    )
 
 
 def test_delete_stops_delivery(setup: dict) -> None:
@@ -155,8 +173,10 @@ def test_delete_stops_delivery(setup: dict) -> None:
 
 def test_filter_criteria_drops_records_that_match_no_pattern(setup: dict) -> None:
     s = setup
-    patterns = [{"eventName": ["INSERT"], "dynamodb": {"Keys": {"id": {"S": [{"prefix": "p-"}]}}}},
-                {"eventName": ["REMOVE"]}]
+    patterns = [
+        {"eventName": ["INSERT"], "dynamodb": {"Keys": {"id": {"S": [{"prefix": "p-"}]}}}},
+        {"eventName": ["REMOVE"]},
+    ]
     uuid = mapping(s, FilterCriteria={"Filters": [{"Pattern": json.dumps(p)} for p in patterns]})
     put(s, "p-1")
     put(s, "q-1")
@@ -165,8 +185,10 @@ def test_filter_criteria_drops_records_that_match_no_pattern(setup: dict) -> Non
     wait_for(lambda: len(s["recorder"].records(s["arn"])) >= 2, what="two records")
     time.sleep(FALLBACK_POLL_SECONDS * 2)
     records = s["recorder"].records(s["arn"])
-    assert [(r["eventName"], keys([r])[0]) for r in records] == [("INSERT", "p-1"),
-                                                                 ("REMOVE", "q-1")]
+    assert [(r["eventName"], keys([r])[0]) for r in records] == [
+        ("INSERT", "p-1"),
+        ("REMOVE", "q-1"),
+    ]
     assert s["lambda"].get_event_source_mapping(UUID=uuid)["LastProcessingResult"] == "OK"
 
 
@@ -175,8 +197,9 @@ def test_on_failure_queue_gets_a_description_of_the_failed_batch(setup: dict) ->
     lab = s["lab"]
     sqs = lab.client("sqs", region=REGION)
     queue = sqs.create_queue(QueueName=unique(lab, "failures"))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
 
     def respond(arn: str, event: dict) -> InvokeResult:
         if arn == s["arn"] and "bad" in keys(event["Records"]):
@@ -184,8 +207,12 @@ def test_on_failure_queue_gets_a_description_of_the_failed_batch(setup: dict) ->
         return InvokeResult()
 
     s["recorder"].respond = respond
-    uuid = mapping(s, MaximumRetryAttempts=1, BatchSize=1,
-                   DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    uuid = mapping(
+        s,
+        MaximumRetryAttempts=1,
+        BatchSize=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
     put(s, "bad")
     put(s, "good")
     wait_for(lambda: "good" in keys(s["recorder"].records(s["arn"])), what="the good record")
@@ -208,15 +235,21 @@ def test_on_failure_topic_gets_the_same_description(setup: dict) -> None:
     sns, sqs = lab.client("sns", region=REGION), lab.client("sqs", region=REGION)
     topic = sns.create_topic(Name=unique(lab, "failures"))["TopicArn"]
     queue = sqs.create_queue(QueueName=unique(lab, "via-topic"))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
-                  Attributes={"RawMessageDelivery": "true"})
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
     s["recorder"].respond = lambda arn, event: InvokeResult(function_error="Unhandled")
     mapping(s, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": topic}})
     put(s, "doomed")
-    body = wait_for(lambda: sqs.receive_message(QueueUrl=queue).get("Messages"),
-                    what="a message via the topic")[0]["Body"]
+    body = wait_for(
+        lambda: sqs.receive_message(QueueUrl=queue).get("Messages"), what="a message via the topic"
+    )[0]["Body"]
     message = json.loads(body)
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert message["DDBStreamBatchInfo"]["batchSize"] == 1
@@ -248,8 +281,13 @@ def test_last_processing_result_reports_function_failures(setup: dict) -> None:
     s["recorder"].respond = lambda arn, event: InvokeResult(function_error="Unhandled")
     uuid = mapping(s, MaximumRetryAttempts=0)
     put(s, "k")
-    wait_for(lambda: s["lambda"].get_event_source_mapping(UUID=uuid)["LastProcessingResult"]
-             == "PROBLEM: Function call failed", what="PROBLEM result")
+    wait_for(
+        lambda: (
+            s["lambda"].get_event_source_mapping(UUID=uuid)["LastProcessingResult"]
+            == "PROBLEM: Function call failed"
+        ),
+        what="PROBLEM result",
+    )
 
 
 def test_pollers_stop_when_the_emulator_shuts_down() -> None:
@@ -257,14 +295,15 @@ def test_pollers_stop_when_the_emulator_shuts_down() -> None:
 
     from mapping_helpers import Recorder
 
-
     port = free_port()
     app = build_app("127.0.0.1", port)
     app.stream_mappings.invoker = Recorder()
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    lab = connect(load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
-                  start_emulator=False)
+    lab = connect(
+        load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
+        start_emulator=False,
+    )
     s = {"lambda": lab.client("lambda", region=REGION)}
     s["stream"] = stream_table(lab, unique(lab, "Shutdown"), region=REGION)
     s["function"] = unique(lab, "shutdown-fn")
@@ -291,12 +330,24 @@ def test_bisect_batch_on_function_error_isolates_the_bad_record(setup: dict) -> 
 
     s["recorder"].respond = respond
     mapping(s, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0)
-    wait_for(lambda: "k7" in keys(s["recorder"].records(s["arn"]))
-             and [e for a, e in s["recorder"].events if a == s["arn"] and len(e["Records"]) == 1
-                  and keys(e["Records"]) == ["k5"]], what="the bad record alone")
+    wait_for(
+        lambda: (
+            "k7" in keys(s["recorder"].records(s["arn"]))
+            and [
+                e
+                for a, e in s["recorder"].events
+                if a == s["arn"] and len(e["Records"]) == 1 and keys(e["Records"]) == ["k5"]
+            ]
+        ),
+        what="the bad record alone",
+    )
     batches = [keys(e["Records"]) for arn, e in s["recorder"].events if arn == s["arn"]]
-    assert batches[:4] == [[f"k{i}" for i in range(8)], ["k0", "k1", "k2", "k3"],
-                           ["k4", "k5", "k6", "k7"], ["k4", "k5"]]
+    assert batches[:4] == [
+        [f"k{i}" for i in range(8)],
+        ["k0", "k1", "k2", "k3"],
+        ["k4", "k5", "k6", "k7"],
+        ["k4", "k5"],
+    ]
     assert ["k5"] in batches and ["k6", "k7"] in batches
 
 
@@ -325,7 +376,8 @@ def test_parallelization_factor_runs_batches_concurrently_in_order_per_key(setup
     seen: dict[str, list[int]] = {}
     for record in s["recorder"].records(s["arn"]):
         seen.setdefault(keys([record])[0], []).append(
-            int(record["dynamodb"]["NewImage"]["step"]["N"]))
+            int(record["dynamodb"]["NewImage"]["step"]["N"])
+        )
     assert seen == expected
     assert active["max"] > 1
 
@@ -352,9 +404,12 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invoke(setup: dict)
     mapping(s, TumblingWindowInSeconds=2, BatchSize=1)
     put(s, "a")
     put(s, "b")
-    final = wait_for(lambda: [e for a, e in s["recorder"].events
-                              if a == s["arn"] and e["isFinalInvokeForWindow"]],
-                     what="the final invoke")[0]
+    final = wait_for(
+        lambda: [
+            e for a, e in s["recorder"].events if a == s["arn"] and e["isFinalInvokeForWindow"]
+        ],
+        what="the final invoke",
+    )[0]
     assert final["Records"] == [] and final["isWindowTerminatedEarly"] is False
     assert final["state"]["count"] >= 1 and final["eventSourceARN"] == s["stream"]
     events = [e for a, e in s["recorder"].events if a == s["arn"]]

@@ -29,7 +29,7 @@ PROBE = "def handler(event, context):\n    return {'probe': 42}\n"
 # sequence is not above its key's ``last_seq`` is a duplicate (or out of order) and
 # is counted in ``skipped`` instead of being added. Read-modify-write is safe
 # because a key's records are processed by one invocation at a time.
-SUMMING = '''
+SUMMING = """
 import hashlib
 import os
 import random
@@ -102,7 +102,7 @@ def handler(event, context):
     write({key: totals[key] for key in keys})
     if MODE == "random" and random.random() < 0.2:
         raise RuntimeError("random failure after the work was done")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -118,17 +118,21 @@ def runtime(lab: Lab) -> str:
     except ValueError:
         answer = None
     if answer != {"probe": 42}:
-        pytest.skip("Invoke does not run function code here: the local Lambda runtime is "
-                    "not part of this build")
+        pytest.skip(
+            "Invoke does not run function code here: the local Lambda runtime is "
+            "not part of this build"
+        )
     return role_arn
 
 
 def totals_table(lab: Lab) -> str:
     name = unique(lab, "Totals")
     lab.dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     return name
 
 
@@ -136,8 +140,8 @@ def summing_function(lab: Lab, role_arn: str, totals: str, mode: str) -> str:
     name = unique(lab, f"sum-{mode}")
     function(lab, name, role_arn, SUMMING, timeout=60)
     lab.lambda_.update_function_configuration(
-        FunctionName=name,
-        Environment={"Variables": {"TOTALS_TABLE": totals, "FAULT_MODE": mode}})
+        FunctionName=name, Environment={"Variables": {"TOTALS_TABLE": totals, "FAULT_MODE": mode}}
+    )
     lab.lambda_.get_waiter("function_updated_v2").wait(FunctionName=name)
     return name
 
@@ -156,12 +160,20 @@ def write(lab: Lab, table: str, keys: int, per_key: int, threads: int = 4) -> di
         for seq in range(1, per_key + 1):
             for chunk in range(0, len(mine), 25):
                 requests = []
-                for key in mine[chunk:chunk + 25]:
+                for key in mine[chunk : chunk + 25]:
                     amount = (seq * 7 + int(key[-3:])) % 100 + 1
                     amounts[key].append(amount)
-                    requests.append({"PutRequest": {"Item": {
-                        "id": {"S": key}, "seq": {"N": str(seq)},
-                        "amount": {"N": str(amount)}}}})
+                    requests.append(
+                        {
+                            "PutRequest": {
+                                "Item": {
+                                    "id": {"S": key},
+                                    "seq": {"N": str(seq)},
+                                    "amount": {"N": str(amount)},
+                                }
+                            }
+                        }
+                    )
                 answer = client.batch_write_item(RequestItems={table: requests})
                 assert not answer.get("UnprocessedItems"), "the emulator never throttles"
 
@@ -183,8 +195,11 @@ def scan(lab: Lab, table: str) -> dict[str, dict[str, Any]]:
 
 
 def wait_for_totals(lab: Lab, totals: str, done: Callable[[dict], bool], timeout: float) -> dict:
-    return wait_for(lambda: (lambda items: items if done(items) else None)(scan(lab, totals)),
-                    timeout=timeout, what="every key's total")
+    return wait_for(
+        lambda: (lambda items: items if done(items) else None)(scan(lab, totals)),
+        timeout=timeout,
+        what="every key's total",
+    )
 
 
 def test_handler_receives_each_write_as_a_record(lab: Lab, runtime: str) -> None:
@@ -192,10 +207,12 @@ def test_handler_receives_each_write_as_a_record(lab: Lab, runtime: str) -> None
     stream = stream_table(lab, table)
     totals = totals_table(lab)
     name = summing_function(lab, runtime, totals, "none")
-    lab.lambda_.create_event_source_mapping(FunctionName=name, EventSourceArn=stream,
-                                            StartingPosition="TRIM_HORIZON")
-    lab.dynamodb.put_item(TableName=table, Item={"id": {"S": "alice"}, "seq": {"N": "1"},
-                                                 "amount": {"N": "5"}})
+    lab.lambda_.create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream, StartingPosition="TRIM_HORIZON"
+    )
+    lab.dynamodb.put_item(
+        TableName=table, Item={"id": {"S": "alice"}, "seq": {"N": "1"}, "amount": {"N": "5"}}
+    )
     items = wait_for_totals(lab, totals, lambda items: "alice" in items, timeout=30)
     assert items["alice"]["summed"] == 5 and items["alice"]["applied"] == 1
 
@@ -206,13 +223,21 @@ def test_load_every_total_exact_and_order_kept_per_key(lab: Lab, runtime: str) -
     stream = stream_table(lab, table)
     totals = totals_table(lab)
     name = summing_function(lab, runtime, totals, "none")
-    lab.lambda_.create_event_source_mapping(FunctionName=name, EventSourceArn=stream,
-                                            StartingPosition="TRIM_HORIZON", BatchSize=100)
+    lab.lambda_.create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream, StartingPosition="TRIM_HORIZON", BatchSize=100
+    )
     amounts = write(lab, table, keys=200, per_key=50)
     items = wait_for_totals(
-        lab, totals, lambda items: len(items) == 200 and all(
-            item.get("applied", 0) + item.get("skipped", 0) == 50 for item in items.values()),
-        timeout=300)
+        lab,
+        totals,
+        lambda items: (
+            len(items) == 200
+            and all(
+                item.get("applied", 0) + item.get("skipped", 0) == 50 for item in items.values()
+            )
+        ),
+        timeout=300,
+    )
     for key, values in amounts.items():
         assert items[key]["summed"] == sum(values), key
         assert items[key]["last_seq"] == 50 and items[key]["applied"] == 50, key
@@ -225,12 +250,16 @@ def test_fault_random_failures_and_a_crash_with_default_retries(lab: Lab, runtim
     stream = stream_table(lab, table)
     totals = totals_table(lab)
     name = summing_function(lab, runtime, totals, "random")
-    lab.lambda_.create_event_source_mapping(FunctionName=name, EventSourceArn=stream,
-                                            StartingPosition="TRIM_HORIZON", BatchSize=50)
+    lab.lambda_.create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream, StartingPosition="TRIM_HORIZON", BatchSize=50
+    )
     amounts = write(lab, table, keys=40, per_key=25)
     items = wait_for_totals(
-        lab, totals, lambda items: all(items.get(key, {}).get("last_seq") == 25
-                                       for key in amounts), timeout=300)
+        lab,
+        totals,
+        lambda items: all(items.get(key, {}).get("last_seq") == 25 for key in amounts),
+        timeout=300,
+    )
     assert "__killed__" in items  # the handler really did kill its process once
     for key, values in amounts.items():
         assert items[key]["summed"] == sum(values), key
@@ -244,18 +273,26 @@ def test_fault_retry_limit_sends_failed_batches_to_the_queue(lab: Lab, runtime: 
     name = summing_function(lab, runtime, totals, "poison")
     queue = lab.sqs.create_queue(QueueName=unique(lab, "fault-failures"))["QueueUrl"]
     queue_arn = lab.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+        "Attributes"
+    ]["QueueArn"]
     mapping = lab.lambda_.create_event_source_mapping(
-        FunctionName=name, EventSourceArn=stream, StartingPosition="TRIM_HORIZON",
-        BatchSize=25, MaximumRetryAttempts=2,
-        DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+        FunctionName=name,
+        EventSourceArn=stream,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=25,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
     write(lab, table, keys=40, per_key=25)
     records = read_stream(lab, stream)
     assert len(records) == 1000
 
     queue_messages: list[dict] = []
-    wait_for(lambda: checkpointed(lab, totals, records, queue, queue_messages), timeout=300,
-             what="every record processed or reported")
+    wait_for(
+        lambda: checkpointed(lab, totals, records, queue, queue_messages),
+        timeout=300,
+        what="every record processed or reported",
+    )
     result = lab.lambda_.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"]
     assert result in ("OK", "PROBLEM: Function call failed")
     failed: set[int] = set()
@@ -285,23 +322,27 @@ def read_stream(lab: Lab, stream: str) -> dict[int, tuple[str, int]]:
     """Every record of the stream: sequence number -> (key, amount)."""
     client = lab.dynamodbstreams
     shard = client.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = client.get_shard_iterator(StreamArn=stream, ShardId=shard,
-                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = client.get_shard_iterator(
+        StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     result: dict[int, tuple[str, int]] = {}
     while iterator:
         page = client.get_records(ShardIterator=iterator, Limit=1000)
         for record in page["Records"]:
             image = record["dynamodb"]["NewImage"]
             result[int(record["dynamodb"]["SequenceNumber"])] = (
-                image["id"]["S"], int(image["amount"]["N"]))
+                image["id"]["S"],
+                int(image["amount"]["N"]),
+            )
         if not page["Records"]:
             break
         iterator = page.get("NextShardIterator")
     return result
 
 
-def checkpointed(lab: Lab, totals: str, records: dict[int, tuple[str, int]], queue: str,
-                 messages: list[dict]) -> bool:
+def checkpointed(
+    lab: Lab, totals: str, records: dict[int, tuple[str, int]], queue: str, messages: list[dict]
+) -> bool:
     """True once every record is either applied or inside a reported batch."""
     while True:
         got = lab.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages")
@@ -310,8 +351,13 @@ def checkpointed(lab: Lab, totals: str, records: dict[int, tuple[str, int]], que
         for message in got:
             messages.append(json.loads(message["Body"]))
             lab.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    reported = {seq for m in messages for seq in records
-                if int(m["DDBStreamBatchInfo"]["startSequenceNumber"]) <= seq
-                <= int(m["DDBStreamBatchInfo"]["endSequenceNumber"])}
+    reported = {
+        seq
+        for m in messages
+        for seq in records
+        if int(m["DDBStreamBatchInfo"]["startSequenceNumber"])
+        <= seq
+        <= int(m["DDBStreamBatchInfo"]["endSequenceNumber"])
+    }
     applied = sum(item.get("applied", 0) for item in scan(lab, totals).values())
     return applied + len(reported) >= len(records)

@@ -63,6 +63,64 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return main()
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from .cleanup import cleanup, find_resources
+    from .session import connect
+
+    lab = connect()
+    where = f"{lab.backend} backend, prefix {lab.prefix!r}, account {lab.account_id}"
+    if args.dry_run:
+        report = cleanup(lab, dry_run=True)
+    else:
+        if lab.backend == "aws" and not args.yes:
+            found = find_resources(lab)
+            for resource in found:
+                print(f"  {resource}")
+            answer = input(f"Delete these {len(found)} resource(s) ({where})? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        report = cleanup(lab)
+    print(f"cleanup on the {where}")
+    for resource in report.found if report.dry_run else report.deleted:
+        print(f"  {'would delete' if report.dry_run else 'deleted'} {resource}")
+    for resource, reason in report.failed:
+        print(f"  FAILED {resource}: {reason}")
+    for resource in report.remaining:
+        print(f"  still present: {resource}")
+    print(report.summary())
+    return 0 if report.dry_run or report.clean else 1
+
+
+def cmd_build_labs(args: argparse.Namespace) -> int:
+    from .jupyter import find_repository_root
+    from .notebooks import build_labs
+
+    root = find_repository_root()
+    results = build_labs(root, check=args.check)
+    for result in results:
+        print(result.line(root))
+    stale = [r for r in results if r.state in ("differs", "missing", "orphan")]
+    if stale:
+        print(
+            f"error: {len(stale)} lab notebook(s) out of step with solutions/: "
+            "run `streamlab build-labs` (and delete orphans)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_run_solutions(args: argparse.Namespace) -> int:
+    from .jupyter import find_repository_root
+    from .notebook_runner import run_solutions
+
+    root = find_repository_root()
+    for path, seconds in run_solutions(root, args.names):
+        print(f"{seconds:6.1f} s  {path.relative_to(root).as_posix()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamlab",
@@ -90,10 +148,27 @@ def build_parser() -> argparse.ArgumentParser:
     lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
     lab.add_argument("--jupyter-port", type=int, default=8888)
     lab.add_argument(
-        "--browser", action=argparse.BooleanOptionalAction, default=None,
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="open a browser (default: only when a display is available)",
     )
+    cleanup = add("cleanup", cmd_cleanup, "delete everything the labs created under LAB_PREFIX")
+    cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask on the aws backend")
     add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
+    build = add("build-labs", cmd_build_labs, "generate labs/ from solutions/ (stubs, no outputs)")
+    build.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if labs/ is out of step"
+    )
+    run = add(
+        "run-solutions",
+        cmd_run_solutions,
+        "execute solutions/ on a fresh private emulator and keep their outputs (maintainers)",
+    )
+    run.add_argument(
+        "names", nargs="*", help="notebook names, e.g. 01_dynamodb_basics (default: all)"
+    )
     return parser
 
 

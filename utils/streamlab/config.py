@@ -18,6 +18,7 @@ from .errors import ConfigError
 
 BACKENDS = ("local", "aws")
 DEFAULT_REGION = "us-east-1"
+DEFAULT_REPLICA_REGION = "us-west-2"
 DEFAULT_PORT = 4599
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -32,6 +33,7 @@ class LabConfig:
     region: str
     prefix: str
     endpoint: str
+    replica_region: str = DEFAULT_REPLICA_REGION
 
     @property
     def port(self) -> int:
@@ -101,4 +103,18 @@ def load_config(environ: Mapping[str, str] | None = None) -> LabConfig:
             f"LAB_ENDPOINT={endpoint!r} is not on this machine: the local backend only talks "
             "to 127.0.0.1, so nothing can reach real AWS by accident."
         )
-    return LabConfig(backend=backend, region=region, prefix=prefix, endpoint=endpoint)
+    replica_region = env.get("LAB_REPLICA_REGION", "").strip() or (
+        DEFAULT_REPLICA_REGION if region != DEFAULT_REPLICA_REGION else DEFAULT_REGION
+    )
+    if replica_region == region or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", replica_region):
+        raise ConfigError(
+            f"LAB_REPLICA_REGION={replica_region!r} must be a region name other than "
+            f"LAB_REGION ({region}), e.g. us-west-2."
+        )
+    return LabConfig(
+        backend=backend,
+        region=region,
+        prefix=prefix,
+        endpoint=endpoint,
+        replica_region=replica_region,
+    )

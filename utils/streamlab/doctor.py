@@ -7,14 +7,18 @@ everything passed, so instructors can run it on every laptop before a workshop.
 from __future__ import annotations
 
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
+import botocore.exceptions
 from packaging.requirements import Requirement
 
 from .config import LabConfig, load_config
 from .errors import LabError
+from .policy import lab_actions, sample_resource
 
 MIN_PYTHON = (3, 10)
 CORE_PACKAGES = ("boto3", "moto", "jupyterlab", "ipywidgets", "psutil")
@@ -57,7 +61,9 @@ def check_packages() -> Iterator[Check]:
         requirement = declared.get(name)
         if requirement and not requirement.specifier.contains(version, prereleases=True):
             yield Check(
-                name, False, f"{version} is outside {requirement.specifier}; run `make lab` to update"
+                name,
+                False,
+                f"{version} is outside {requirement.specifier}; run `make lab` to update",
             )
         else:
             yield Check(name, True, version)
@@ -97,7 +103,7 @@ def _round_trip(config: LabConfig) -> Iterator[Check]:
 
 
 def check_aws(config: LabConfig) -> Iterator[Check]:
-    from .session import aws_session
+    from .session import aws_session, connect
 
     try:
         session = aws_session(config.region)
@@ -108,6 +114,60 @@ def check_aws(config: LabConfig) -> Iterator[Check]:
     yield Check("credentials", True, f"found ({credentials.method})")
     yield Check("region", True, session.region_name)
     yield from _round_trip(config)
+    try:
+        lab = connect(config, start_emulator=False)
+        yield check_permissions(lab, lab_actions())
+    except LabError as exc:
+        yield Check("permissions", False, str(exc))
+
+
+def principal_arn(caller_arn: str) -> str:
+    """The IAM principal to simulate: an assumed role's session ARN becomes the role's ARN."""
+    if ":assumed-role/" in caller_arn:
+        account = caller_arn.split(":")[4]
+        role = caller_arn.split(":assumed-role/")[1].split("/")[0]
+        return f"arn:aws:iam::{account}:role/{role}"
+    return caller_arn
+
+
+def check_permissions(lab: Any, actions: list[str]) -> Check:
+    """Simulate the caller's policies against what the labs call, scoped to the prefix."""
+    identity = lab.sts.get_caller_identity()
+    source = principal_arn(identity["Arn"])
+    by_resource: dict[str, list[str]] = defaultdict(list)
+    for action in actions:
+        by_resource[sample_resource(action, lab.prefix, lab.region, identity["Account"])].append(
+            action
+        )
+    denied: list[str] = []
+    try:
+        for resource, names in sorted(by_resource.items()):
+            paginator = lab.iam.get_paginator("simulate_principal_policy")
+            for page in paginator.paginate(
+                PolicySourceArn=source, ActionNames=names, ResourceArns=[resource]
+            ):
+                denied += [
+                    result["EvalActionName"]
+                    for result in page["EvaluationResults"]
+                    if result["EvalDecision"] != "allowed"
+                ]
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        return Check(
+            "permissions",
+            True,
+            f"not checked ({code}: this identity may not call iam:SimulatePrincipalPolicy); "
+            "ask your instructor whether lab_guide/iam/participant-policy.json is attached",
+        )
+    if denied:
+        shown = ", ".join(sorted(denied)[:5]) + (" ..." if len(denied) > 5 else "")
+        return Check(
+            "permissions",
+            False,
+            f"{len(denied)} of {len(actions)} lab actions denied ({shown}); attach "
+            f"lab_guide/iam/participant-policy.json with PREFIX={lab.prefix!r}",
+        )
+    return Check("permissions", True, f"all {len(actions)} lab actions allowed for {source}")
 
 
 def run_checks(config_loader: Callable[[], LabConfig] = load_config) -> list[Check]:

@@ -48,7 +48,10 @@ def run_lab(port: int = 8888, open_browser: bool | None = None) -> int:
     token = secrets.token_hex(16)
     browser = _display_available() if open_browser is None else open_browser
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -58,7 +61,7 @@ def run_lab(port: int = 8888, open_browser: bool | None = None) -> int:
     if (root / FIRST_LAB).exists():
         command.append(FIRST_LAB)
     print(f"JupyterLab: http://127.0.0.1:{port}/lab/tree/{FIRST_LAB}?token={token}")
-    print("(over SSH: ssh -L {0}:127.0.0.1:{0} <host>, then open the URL; Ctrl+C stops)".format(port))
+    print(f"(over SSH: ssh -L {port}:127.0.0.1:{port} <host>, then open the URL; Ctrl+C stops)")
     sys.stdout.flush()
     try:
         return subprocess.call(command, cwd=root)

@@ -19,10 +19,11 @@ import botocore.exceptions
 
 from .config import LabConfig, load_config
 from .errors import CredentialsError
+from .local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
-LOCAL_ACCESS_KEY = "testing"
-LOCAL_SECRET_KEY = "testing"
+LOCAL_ACCESS_KEY = NOTEBOOK_ACCESS_KEY
+LOCAL_SECRET_KEY = DUMMY_SECRET_KEY
 SERVICES = ("dynamodb", "dynamodbstreams", "lambda", "logs", "iam", "sqs", "sns", "sts", "s3")
 _LOCAL_CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
@@ -30,10 +31,14 @@ _LOCAL_CLIENT_CONFIG = botocore.config.Config(
 )
 
 
-def local_session(region: str) -> boto3.Session:
-    """A boto3 session that cannot see the user's real credentials or profile."""
+def local_session(region: str, access_key: str = LOCAL_ACCESS_KEY) -> boto3.Session:
+    """A boto3 session that cannot see the user's real credentials or profile.
+
+    ``access_key`` only tells callers apart in the emulator's action log (see
+    ``local.identities``); moto accepts any key.
+    """
     return boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY,
+        aws_access_key_id=access_key,
         aws_secret_access_key=LOCAL_SECRET_KEY,
         aws_session_token=None,
         region_name=region,
@@ -149,13 +154,18 @@ class Lab:
     def __repr__(self) -> str:
         where = self.config.endpoint if self.config.is_local else "AWS"
         return (
-            f"<Lab backend={self.backend} region={self.region} "
-            f"prefix={self.prefix!r} at {where}>"
+            f"<Lab backend={self.backend} region={self.region} prefix={self.prefix!r} at {where}>"
         )
 
 
 def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> Lab:
-    """Connect to the backend named by ``LAB_BACKEND`` (``local`` by default)."""
+    """Connect to the backend named by ``LAB_BACKEND`` (``local`` by default).
+
+    In a notebook it also makes the kit's errors show as one line (see ``notebook``).
+    """
+    from .notebook import install_error_display
+
+    install_error_display()
     config = config or load_config()
     if config.is_local:
         if start_emulator:

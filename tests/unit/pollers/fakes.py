@@ -14,24 +14,32 @@ FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:tally"
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:failures"
 
 
-def raw_record(seq: int, key: str, *, value: int = 0, event: str = "INSERT",
-               created: float = 1_700_000_000.0) -> dict[str, Any]:
+def raw_record(
+    seq: int, key: str, *, value: int = 0, event: str = "INSERT", created: float = 1_700_000_000.0
+) -> dict[str, Any]:
     """A record the way moto's shard stores it."""
     import datetime as dt
 
     image = {"id": {"S": key}, "value": {"N": str(value)}}
     body: dict[str, Any] = {
         "StreamViewType": "NEW_AND_OLD_IMAGES",
-        "ApproximateCreationDateTime": dt.datetime.fromtimestamp(created, dt.timezone.utc)
-        .replace(tzinfo=None),
+        "ApproximateCreationDateTime": dt.datetime.fromtimestamp(created, dt.timezone.utc).replace(
+            tzinfo=None
+        ),
         "SequenceNumber": str(seq),
         "SizeBytes": 40,
         "Keys": {"id": {"S": key}},
     }
     if event != "REMOVE":
         body["NewImage"] = image
-    return {"eventID": "x" * 32, "eventName": event, "eventSource": "aws:dynamodb",
-            "eventVersion": "1.0", "awsRegion": "us-east-1", "dynamodb": body}
+    return {
+        "eventID": "x" * 32,
+        "eventName": event,
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.0",
+        "awsRegion": "us-east-1",
+        "dynamodb": body,
+    }
 
 
 class FakeSource:
@@ -45,19 +53,23 @@ class FakeSource:
         self.records: list[SourceRecord] = []
         self.lock = threading.Lock()
 
-    def add(self, key: str, *, value: int = 0, created: float = 1_700_000_000.0,
-            event: str = "INSERT") -> SourceRecord:
+    def add(
+        self, key: str, *, value: int = 0, created: float = 1_700_000_000.0, event: str = "INSERT"
+    ) -> SourceRecord:
         with self.lock:
             index = len(self.records)
-            record = normalise(raw_record(1000 + index, key, value=value, created=created,
-                                          event=event),
-                               index=index, region="eu-west-1", stream_arn=STREAM_ARN)
+            record = normalise(
+                raw_record(1000 + index, key, value=value, created=created, event=event),
+                index=index,
+                region="eu-west-1",
+                stream_arn=STREAM_ARN,
+            )
             self.records.append(record)
             return record
 
     def read(self, start: int, limit: int) -> list[SourceRecord]:
         with self.lock:
-            return list(self.records[start:start + limit])
+            return list(self.records[start : start + limit])
 
     def length(self) -> int:
         return len(self.records)
@@ -90,5 +102,6 @@ class FakeSender:
 
 
 def failing(result_error: str = "Unhandled") -> InvokeResult:
-    return InvokeResult(payload={"errorMessage": "boom", "errorType": "Exception"},
-                        function_error=result_error)
+    return InvokeResult(
+        payload={"errorMessage": "boom", "errorType": "Exception"}, function_error=result_error
+    )

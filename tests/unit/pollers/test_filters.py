@@ -21,10 +21,12 @@ def test_exact_value_prefix_and_exists() -> None:
     record = FakeSource().add("player-1", value=7).record
     assert RecordFilter([pattern({"eventName": ["INSERT"]})]).matches(record)
     assert not RecordFilter([pattern({"eventName": ["MODIFY"]})]).matches(record)
-    assert RecordFilter([pattern({"dynamodb": {"Keys": {"id": {"S": [{"prefix": "player-"}]}}}})
-                         ]).matches(record)
-    assert RecordFilter([pattern({"dynamodb": {"NewImage": {"value": {"N": [{"exists": True}]}}}})
-                         ]).matches(record)
+    assert RecordFilter(
+        [pattern({"dynamodb": {"Keys": {"id": {"S": [{"prefix": "player-"}]}}}})]
+    ).matches(record)
+    assert RecordFilter(
+        [pattern({"dynamodb": {"NewImage": {"value": {"N": [{"exists": True}]}}}})]
+    ).matches(record)
 
 
 def test_patterns_are_ored() -> None:
@@ -38,4 +40,5 @@ def test_numeric_range_does_not_match_dynamodb_number_strings() -> None:
     numeric = pattern({"dynamodb": {"NewImage": {"value": {"N": [{"numeric": [">", 5]}]}}}})
     assert not RecordFilter([numeric]).matches(record)
     assert RecordFilter([pattern({"dynamodb": {"NewImage": {"value": {"N": ["7"]}}}})]).matches(
-        record)
+        record
+    )

@@ -23,10 +23,16 @@ class Clock:
         return self.now
 
 
-def make_poller(source: FakeSource, invoker: FakeInvoker, clock: Clock | None = None,
-                start: int = 0, **overrides: Any) -> Poller:
-    settings = MappingSettings(uuid="mapping-1", function_arn=FUNCTION_ARN,
-                               event_source_arn=STREAM_ARN, **overrides)
+def make_poller(
+    source: FakeSource,
+    invoker: FakeInvoker,
+    clock: Clock | None = None,
+    start: int = 0,
+    **overrides: Any,
+) -> Poller:
+    settings = MappingSettings(
+        uuid="mapping-1", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN, **overrides
+    )
     hooks = PollerHooks(clock=clock or Clock())
     return Poller(settings, source, invoker, None, hooks, start_position=start)
 
@@ -145,8 +151,14 @@ def test_new_parallelization_factor_restarts_from_the_lowest_checkpoint() -> Non
     poller = make_poller(source, invoker, parallelization_factor=2)
     lane(poller, 0).step()
     lowest = min(poller.checkpoints())
-    poller.reconfigure(MappingSettings(uuid="mapping-1", function_arn=FUNCTION_ARN,
-                                       event_source_arn=STREAM_ARN, parallelization_factor=3))
+    poller.reconfigure(
+        MappingSettings(
+            uuid="mapping-1",
+            function_arn=FUNCTION_ARN,
+            event_source_arn=STREAM_ARN,
+            parallelization_factor=3,
+        )
+    )
     assert poller.checkpoints() == [lowest] * 3
 
 

@@ -14,17 +14,27 @@ NOW = 1_700_000_100.0
 
 
 def settings(**overrides: Any) -> MappingSettings:
-    return MappingSettings(uuid="u", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN,
-                           **overrides)
+    return MappingSettings(
+        uuid="u", function_arn=FUNCTION_ARN, event_source_arn=STREAM_ARN, **overrides
+    )
 
 
-def run(batch_settings: MappingSettings, invoker: FakeInvoker, records: list,
-        sender: FakeSender | None = None) -> tuple[bool, list[int], list[str]]:
+def run(
+    batch_settings: MappingSettings,
+    invoker: FakeInvoker,
+    records: list,
+    sender: FakeSender | None = None,
+) -> tuple[bool, list[int], list[str]]:
     advanced: list[int] = []
     reports: list[str] = []
     context = BatchContext(
-        invoker=invoker, sender=sender, shard_id="shardId-test", stream_arn=STREAM_ARN,
-        advance=advanced.append, report=reports.append, wait=lambda s: False,
+        invoker=invoker,
+        sender=sender,
+        shard_id="shardId-test",
+        stream_arn=STREAM_ARN,
+        advance=advanced.append,
+        report=reports.append,
+        wait=lambda s: False,
         clock=lambda: NOW,
     )
     done = BatchProcessor(batch_settings, context).process(records, records[-1].index + 1)
@@ -58,20 +68,30 @@ def test_maximum_retry_attempts_hands_the_batch_to_the_on_failure_destination() 
     records = make_records(2)
     invoker = FakeInvoker(lambda event: failing())
     sender = FakeSender()
-    done, advanced, _ = run(settings(maximum_retry_attempts=2, on_failure_destination=QUEUE_ARN),
-                            invoker, records, sender)
+    done, advanced, _ = run(
+        settings(maximum_retry_attempts=2, on_failure_destination=QUEUE_ARN),
+        invoker,
+        records,
+        sender,
+    )
     assert done and advanced == [2]
     assert len(invoker.events) == 3  # the first try and two retries
-    (destination, message), = sender.sent
+    ((destination, message),) = sender.sent
     assert destination == QUEUE_ARN
     assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert message["requestContext"]["approximateInvokeCount"] == 3
     assert message["requestContext"]["functionArn"] == FUNCTION_ARN
-    assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST",
-                                          "functionError": "Unhandled"}
+    assert message["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
     info = message["DDBStreamBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
-        "1000", "1001", 2)
+        "1000",
+        "1001",
+        2,
+    )
     assert info["streamArn"] == STREAM_ARN and info["shardId"] == "shardId-test"
     assert message["version"] == "1.0"
 
@@ -93,7 +113,10 @@ def test_bisect_batch_on_function_error_isolates_the_bad_record() -> None:
     sender = FakeSender()
     done, advanced, _ = run(
         settings(bisect_on_error=True, maximum_retry_attempts=1, on_failure_destination=QUEUE_ARN),
-        invoker, records, sender)
+        invoker,
+        records,
+        sender,
+    )
     assert done
     assert invoker.batches()[:4] == [
         [str(1000 + i) for i in range(8)],
@@ -101,7 +124,7 @@ def test_bisect_batch_on_function_error_isolates_the_bad_record() -> None:
         ["1004", "1005", "1006", "1007"],
         ["1004", "1005"],
     ]
-    (_, message), = sender.sent
+    ((_, message),) = sender.sent
     info = message["DDBStreamBatchInfo"]
     assert (info["startSequenceNumber"], info["batchSize"]) == ("1005", 1)
     # the split is not a retry: the single bad record was tried twice (once + one retry)
@@ -114,29 +137,32 @@ def test_bisect_batch_on_function_error_isolates_the_bad_record() -> None:
 def test_partial_batch_response_checkpoints_before_the_lowest_failure() -> None:
     records = make_records(5)
     answers = [
-        InvokeResult(payload={"batchItemFailures": [{"itemIdentifier": "1003"},
-                                                    {"itemIdentifier": "1002"}]}),
+        InvokeResult(
+            payload={"batchItemFailures": [{"itemIdentifier": "1003"}, {"itemIdentifier": "1002"}]}
+        ),
         InvokeResult(payload={"batchItemFailures": []}),
     ]
     invoker = FakeInvoker(lambda event: answers.pop(0))
     done, advanced, _ = run(settings(report_batch_item_failures=True), invoker, records)
     assert done
-    assert invoker.batches() == [["1000", "1001", "1002", "1003", "1004"],
-                                 ["1002", "1003", "1004"]]
+    assert invoker.batches() == [["1000", "1001", "1002", "1003", "1004"], ["1002", "1003", "1004"]]
     assert advanced == [2, 5]
 
 
 def test_partial_batch_response_is_ignored_without_report_batch_item_failures() -> None:
-    invoker = FakeInvoker(lambda event: InvokeResult(
-        payload={"batchItemFailures": [{"itemIdentifier": "1000"}]}))
+    invoker = FakeInvoker(
+        lambda event: InvokeResult(payload={"batchItemFailures": [{"itemIdentifier": "1000"}]})
+    )
     done, advanced, _ = run(settings(), invoker, make_records(2))
     assert done and advanced == [2] and len(invoker.events) == 1
 
 
 def test_malformed_item_identifier_fails_the_whole_batch() -> None:
-    answers = [InvokeResult(payload={"batchItemFailures": [{"itemIdentifier": "nope"}]}),
-               InvokeResult(payload={"batchItemFailures": [{}]}),
-               InvokeResult(payload={"batchItemFailures": None})]
+    answers = [
+        InvokeResult(payload={"batchItemFailures": [{"itemIdentifier": "nope"}]}),
+        InvokeResult(payload={"batchItemFailures": [{}]}),
+        InvokeResult(payload={"batchItemFailures": None}),
+    ]
     invoker = FakeInvoker(lambda event: answers.pop(0))
     done, advanced, _ = run(settings(report_batch_item_failures=True), invoker, make_records(3))
     assert done and advanced == [3]
@@ -149,12 +175,15 @@ def test_maximum_record_age_sends_old_records_without_invoking() -> None:
     fresh = [source.add("c", created=NOW - 10)]
     invoker = FakeInvoker()
     sender = FakeSender()
-    done, advanced, _ = run(settings(maximum_record_age_seconds=60,
-                                     on_failure_destination=QUEUE_ARN),
-                            invoker, old + fresh, sender)
+    done, advanced, _ = run(
+        settings(maximum_record_age_seconds=60, on_failure_destination=QUEUE_ARN),
+        invoker,
+        old + fresh,
+        sender,
+    )
     assert done and advanced == [2, 3]
     assert invoker.batches() == [["1002"]]
-    (_, message), = sender.sent
+    ((_, message),) = sender.sent
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
     assert message["requestContext"]["approximateInvokeCount"] == 0
     assert "responseContext" not in message
@@ -168,8 +197,12 @@ def test_exhausted_batch_without_destination_is_dropped_and_checkpointed() -> No
 
 
 def test_calls_that_never_reach_the_function_are_not_counted_as_retries() -> None:
-    answers: list = [InvokeUnavailable("throttled"), InvokeUnavailable("throttled"), failing(),
-                     InvokeResult()]
+    answers: list = [
+        InvokeUnavailable("throttled"),
+        InvokeUnavailable("throttled"),
+        failing(),
+        InvokeResult(),
+    ]
 
     def respond(event: dict) -> InvokeResult:
         answer = answers.pop(0)
@@ -185,8 +218,14 @@ def test_calls_that_never_reach_the_function_are_not_counted_as_retries() -> Non
 def test_stopping_during_retries_keeps_the_batch_unsettled() -> None:
     records = make_records(2)
     invoker = FakeInvoker(lambda event: failing())
-    context = BatchContext(invoker=invoker, sender=None, shard_id="s", stream_arn=STREAM_ARN,
-                           wait=lambda seconds: True, clock=lambda: NOW)
+    context = BatchContext(
+        invoker=invoker,
+        sender=None,
+        shard_id="s",
+        stream_arn=STREAM_ARN,
+        wait=lambda seconds: True,
+        clock=lambda: NOW,
+    )
     advanced: list[int] = []
     context.advance = advanced.append
     assert BatchProcessor(settings(), context).process(records, 2) is False
@@ -207,6 +246,10 @@ def test_on_failure_delivery_is_retried_until_it_succeeds() -> None:
 
     sender = FlakySender()
     invoker = FakeInvoker(lambda event: failing())
-    done, _, _ = run(settings(maximum_retry_attempts=0, on_failure_destination=QUEUE_ARN),
-                     invoker, make_records(1), sender)
+    done, _, _ = run(
+        settings(maximum_retry_attempts=0, on_failure_destination=QUEUE_ARN),
+        invoker,
+        make_records(1),
+        sender,
+    )
     assert done and len(sender.sent) == 1

@@ -10,8 +10,9 @@ from .fakes import STREAM_ARN, raw_record
 
 
 def test_record_has_aws_fields_and_values() -> None:
-    record = normalise(raw_record(1100, "a", value=3), index=0, region="eu-west-1",
-                       stream_arn=STREAM_ARN).record
+    record = normalise(
+        raw_record(1100, "a", value=3), index=0, region="eu-west-1", stream_arn=STREAM_ARN
+    ).record
     assert record["eventVersion"] == "1.1"
     assert record["awsRegion"] == "eu-west-1"
     assert record["eventSource"] == "aws:dynamodb"
@@ -36,6 +37,7 @@ def test_moto_record_is_left_untouched() -> None:
 
 
 def test_remove_record_keeps_no_new_image() -> None:
-    record = normalise(raw_record(1, "a", event="REMOVE"), index=0, region="eu-west-1",
-                       stream_arn=STREAM_ARN).record
+    record = normalise(
+        raw_record(1, "a", event="REMOVE"), index=0, region="eu-west-1", stream_arn=STREAM_ARN
+    ).record
     assert record["eventName"] == "REMOVE" and "NewImage" not in record["dynamodb"]

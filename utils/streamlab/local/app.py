@@ -9,6 +9,7 @@ that code calls back into the emulator and would deadlock.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -20,7 +21,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
+from .actions import ActionLog, identify
 from .health import HEALTH_PATH, SERVICE_NAME
+
+ACTIONS_PATH = "/_streamlab/actions"
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -46,6 +50,7 @@ class EmulatorApp:
         self.moto_lock = threading.RLock()
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
+        self.action_log = ActionLog()
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
@@ -69,10 +74,32 @@ class EmulatorApp:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, start_response)
+        if environ.get("PATH_INFO") == ACTIONS_PATH:
+            return self._actions_endpoint(environ, start_response)
+        self._record_action(environ)
         for interceptor in self.interceptors:
             if interceptor.matches(environ):
                 return interceptor.handle(Request(environ))(environ, start_response)
         return self.call_moto(environ, start_response)
+
+    def _record_action(self, environ: WSGIEnviron) -> None:
+        """Tally the request's IAM action; the body is buffered so moto can still read it."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = b""
+        if length:  # chunked bodies (no length) are left for moto to read as they come
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+        action = identify(environ, body)
+        if action is not None:
+            self.action_log.record(action)
+
+    def _actions_endpoint(
+        self, environ: WSGIEnviron, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "DELETE":
+            self.action_log.clear()
+        body = json.dumps({"actions": self.action_log.snapshot()})
+        return Response(body, mimetype="application/json")(environ, start_response)
 
     def call_moto(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:
         """Run one request through moto under the lock, fully buffered."""

@@ -171,7 +171,9 @@ def stop(port: int, timeout: float = 15.0) -> Status:
             pid = int(record["pid"])
     if pid is None:
         stale = remove_stale_pid_file(port)
-        return Status(False, "emulator was not running" + (" (removed a stale pid file)" if stale else ""))
+        return Status(
+            False, "emulator was not running" + (" (removed a stale pid file)" if stale else "")
+        )
     try:
         process = psutil.Process(pid)
         children = process.children(recursive=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -77,12 +78,20 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool 
         log.info("streamlab emulator stopped")
 
 
+def forget_real_aws_settings() -> None:
+    """The emulator never needs real AWS settings: drop them so nothing can use them."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            del os.environ[name]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamlab.local.server")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--allow-remote", action="store_true")
     args = parser.parse_args(argv)
+    forget_real_aws_settings()
     logging.basicConfig(
         level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
     )

@@ -48,7 +48,7 @@ class EventSourceMappingApi:
 
     # -- dispatch --------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        tail = request.path[len(PATH_PREFIX):].strip("/")
+        tail = request.path[len(PATH_PREFIX) :].strip("/")
         body = request.get_data()
         if request.method == "POST" and not tail:
             return self._create(request, body)
@@ -70,8 +70,9 @@ class EventSourceMappingApi:
             validate(spec, creating=True)
         except SettingsError as exc:
             return _error(exc.code, exc.message)
-        problem = self._role_problem(request, spec.get("FunctionName"), arn,
-                                     on_failure_destination(spec))
+        problem = self._role_problem(
+            request, spec.get("FunctionName"), arn, on_failure_destination(spec)
+        )
         if problem:
             return _error("InvalidParameterValueException", problem)
         response, config = self._moto(request, body)
@@ -97,11 +98,16 @@ class EventSourceMappingApi:
             return _error(exc.code, exc.message)
         poller = self.registry.poller(uuid)
         if poller is not None and ("FunctionName" in spec or "DestinationConfig" in spec):
-            destination = (on_failure_destination(spec) if "DestinationConfig" in spec
-                           else poller.settings.on_failure_destination)
+            destination = (
+                on_failure_destination(spec)
+                if "DestinationConfig" in spec
+                else poller.settings.on_failure_destination
+            )
             problem = self._role_problem(
-                request, spec.get("FunctionName") or poller.settings.function_arn,
-                poller.settings.event_source_arn, destination,
+                request,
+                spec.get("FunctionName") or poller.settings.function_arn,
+                poller.settings.event_source_arn,
+                destination,
             )
             if problem:
                 return _error("InvalidParameterValueException", problem)
@@ -154,13 +160,13 @@ class EventSourceMappingApi:
 
         with self.app.moto_lock:
             try:
-                function = lambda_backends[account_id][function_region].get_function(
-                    function_name
-                )
+                function = lambda_backends[account_id][function_region].get_function(function_name)
             except Exception:
                 return None  # moto answers with its own not-found error
             return role_problem(
-                account_id=account_id, role_arn=function.role, stream_arn=stream_arn,
+                account_id=account_id,
+                role_arn=function.role,
+                stream_arn=stream_arn,
                 destination_arn=destination,
             )
 
@@ -194,7 +200,14 @@ class EventSourceMappingApi:
 
     @staticmethod
     def _json_response(payload: dict[str, Any], template: Response) -> Response:
-        headers = [(k, v) for k, v in template.headers.items()
-                   if k.lower() not in ("content-length", "content-type")]
-        return Response(json.dumps(payload), status=template.status_code, headers=headers,
-                        mimetype="application/json")
+        headers = [
+            (k, v)
+            for k, v in template.headers.items()
+            if k.lower() not in ("content-length", "content-type")
+        ]
+        return Response(
+            json.dumps(payload),
+            status=template.status_code,
+            headers=headers,
+            mimetype="application/json",
+        )

@@ -89,7 +89,8 @@ class LambdaInvoker:
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             problem = (
-                "PROBLEM: Function not found" if code == "ResourceNotFoundException"
+                "PROBLEM: Function not found"
+                if code == "ResourceNotFoundException"
                 else "PROBLEM: Function call failed"
             )
             raise InvokeUnavailable(str(exc), problem=problem) from exc

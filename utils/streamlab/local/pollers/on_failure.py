@@ -44,8 +44,11 @@ def failure_message(
     """The JSON document AWS sends to an on-failure destination for a DynamoDB batch."""
     message: dict[str, Any] = {
         "requestContext": {
-            "requestId": (last_result.request_id if last_result and last_result.request_id
-                          else str(uuid.uuid4())),
+            "requestId": (
+                last_result.request_id
+                if last_result and last_result.request_id
+                else str(uuid.uuid4())
+            ),
             "functionArn": function_arn,
             "condition": condition,
             "approximateInvokeCount": invoke_count,
@@ -57,19 +60,21 @@ def failure_message(
             "executedVersion": last_result.executed_version,
             "functionError": last_result.function_error or "",
         }
-    message.update({
-        "version": "1.0",
-        "timestamp": iso_millis(now),
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": records[0].sequence_number,
-            "endSequenceNumber": records[-1].sequence_number,
-            "approximateArrivalOfFirstRecord": iso_millis(records[0].arrival),
-            "approximateArrivalOfLastRecord": iso_millis(records[-1].arrival),
-            "batchSize": len(records),
-            "streamArn": stream_arn,
-        },
-    })
+    message.update(
+        {
+            "version": "1.0",
+            "timestamp": iso_millis(now),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": records[0].sequence_number,
+                "endSequenceNumber": records[-1].sequence_number,
+                "approximateArrivalOfFirstRecord": iso_millis(records[0].arrival),
+                "approximateArrivalOfLastRecord": iso_millis(records[-1].arrival),
+                "batchSize": len(records),
+                "streamArn": stream_arn,
+            },
+        }
+    )
     return message
 
 

@@ -99,8 +99,10 @@ class Lane:
         cut = batcher.cut(self.poller.source, state.checkpoint)
         now = self.poller.hooks.clock()
         window = state.window
-        if window is not None and now >= window.end and (
-            not cut.records or cut.window_start != window.start
+        if (
+            window is not None
+            and now >= window.end
+            and (not cut.records or cut.window_start != window.start)
         ):
             if not self._settle(settings, [], state.checkpoint, window, final=True):
                 return 0
@@ -138,8 +140,9 @@ class Lane:
         def make_event(batch: list[SourceRecord]) -> dict:
             if window is None:
                 return {"Records": [record.record for record in batch]}
-            return window.event(batch, shard_id=source.shard_id, stream_arn=source.stream_arn,
-                                final=final)
+            return window.event(
+                batch, shard_id=source.shard_id, stream_arn=source.stream_arn, final=final
+            )
 
         def advance(position: int) -> None:
             self.state.checkpoint = max(self.state.checkpoint, position)
@@ -150,8 +153,9 @@ class Lane:
             shard_id=source.shard_id,
             stream_arn=source.stream_arn,
             make_event=make_event,
-            on_success=(lambda result: window.absorb(result.payload)) if window else
-            (lambda result: None),
+            on_success=(lambda result: window.absorb(result.payload))
+            if window
+            else (lambda result: None),
             advance=advance,
             report=self.poller.hooks.report,
             wait=self.wait,

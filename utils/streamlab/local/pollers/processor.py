@@ -120,10 +120,12 @@ class BatchProcessor:
             elif self.settings.bisect_on_error and len(item.records) > 1:
                 half = len(item.records) // 2
                 queue.popleft()
-                queue.appendleft(_Pending(item.records[half:], item.retries, item.invocations,
-                                          item.last_result))
-                queue.appendleft(_Pending(item.records[:half], item.retries, item.invocations,
-                                          item.last_result))
+                queue.appendleft(
+                    _Pending(item.records[half:], item.retries, item.invocations, item.last_result)
+                )
+                queue.appendleft(
+                    _Pending(item.records[:half], item.retries, item.invocations, item.last_result)
+                )
                 continue
             item.retries += 1
             limit = self.settings.maximum_retry_attempts
@@ -211,8 +213,12 @@ class BatchProcessor:
         """Send the batch's description to the on-failure destination (retrying delivery)."""
         destination = self.settings.on_failure_destination
         if destination is None or self.context.sender is None:
-            log.info("mapping %s: dropping %d records (%s), no on-failure destination",
-                     self.settings.uuid, len(item.records), condition)
+            log.info(
+                "mapping %s: dropping %d records (%s), no on-failure destination",
+                self.settings.uuid,
+                len(item.records),
+                condition,
+            )
             return True
         message = failure_message(
             function_arn=self.settings.function_arn,
@@ -231,7 +237,11 @@ class BatchProcessor:
                 return True
             except Exception as exc:  # the destination may be missing: keep the records
                 attempt += 1
-                log.warning("mapping %s: on-failure delivery to %s failed: %s",
-                            self.settings.uuid, destination, exc)
+                log.warning(
+                    "mapping %s: on-failure delivery to %s failed: %s",
+                    self.settings.uuid,
+                    destination,
+                    exc,
+                )
                 if self.context.wait(retry_delay(attempt + 4)):
                     return False

@@ -54,8 +54,15 @@ def normalise(raw: dict[str, Any], *, index: int, region: str, stream_arn: str) 
     body["ApproximateCreationDateTime"] = int(arrival)
     ordered_body = {
         key: body[key]
-        for key in ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage",
-                    "SequenceNumber", "SizeBytes", "StreamViewType")
+        for key in (
+            "ApproximateCreationDateTime",
+            "Keys",
+            "NewImage",
+            "OldImage",
+            "SequenceNumber",
+            "SizeBytes",
+            "StreamViewType",
+        )
         if key in body
     }
     record: dict[str, Any] = {

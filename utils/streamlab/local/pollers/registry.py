@@ -75,9 +75,14 @@ class MappingRegistry:
         start = source.length() if settings.starting_position == "LATEST" else 0
         status = MappingStatus("Creating")
         entry = _Entry(
-            Poller(settings, source, self.invoker, self._sender,
-                   PollerHooks(report=lambda result: setattr(status, "last_result", result)),
-                   start_position=start),
+            Poller(
+                settings,
+                source,
+                self.invoker,
+                self._sender,
+                PollerHooks(report=lambda result: setattr(status, "last_result", result)),
+                start_position=start,
+            ),
             status,
         )
         with self._lock:

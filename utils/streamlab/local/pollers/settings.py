@@ -95,8 +95,7 @@ def validate(body: dict[str, Any], *, creating: bool) -> None:
             if position == "AT_TIMESTAMP":
                 raise SettingsError(
                     "InvalidParameterValueException",
-                    "Unsupported starting position for DynamoDB stream event sources: "
-                    "AT_TIMESTAMP",
+                    "Unsupported starting position for DynamoDB stream event sources: AT_TIMESTAMP",
                 )
             raise _validation_error(position, "startingPosition", constraint)
     types = body.get("FunctionResponseTypes")
@@ -104,7 +103,8 @@ def validate(body: dict[str, Any], *, creating: bool) -> None:
         for value in types:
             if value != REPORT_BATCH_ITEM_FAILURES:
                 raise _validation_error(
-                    types, "functionResponseTypes",
+                    types,
+                    "functionResponseTypes",
                     "Member must satisfy constraint: [Member must satisfy enum value set: "
                     "[ReportBatchItemFailures]]",
                 )
@@ -120,7 +120,8 @@ def _validate_filters(criteria: Any) -> None:
         return
     if len(filters) > MAX_FILTERS:
         raise _validation_error(
-            filters, "filterCriteria.filters",
+            filters,
+            "filterCriteria.filters",
             f"Member must have length less than or equal to {MAX_FILTERS}",
         )
     for entry in filters:
@@ -205,8 +206,9 @@ class MappingSettings:
             ),
             on_failure_destination=on_failure_destination(merged),
             filter_patterns=tuple(
-                entry["Pattern"] for entry in filters if isinstance(entry, dict)
-                and entry.get("Pattern")
+                entry["Pattern"]
+                for entry in filters
+                if isinstance(entry, dict) and entry.get("Pattern")
             ),
         )
 

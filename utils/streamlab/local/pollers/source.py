@@ -35,7 +35,7 @@ def parse_stream_arn(stream_arn: str) -> tuple[str, str, str, str]:
     resource = parts[5]
     if not resource.startswith("table/") or "/stream/" not in resource:
         raise ValueError(f"not a DynamoDB stream ARN: {stream_arn}")
-    table, label = resource[len("table/"):].split("/stream/", 1)
+    table, label = resource[len("table/") :].split("/stream/", 1)
     return parts[3], parts[4], table, label
 
 
@@ -82,13 +82,12 @@ class MotoShardSource:
                 if shard is None:
                     return []
                 self.shard_id = shard.id
-                raws = [item.record for item in shard.items[have:start + limit]]
+                raws = [item.record for item in shard.items[have : start + limit]]
             self._cache.extend(
-                normalise(raw, index=have + offset, region=self.region,
-                          stream_arn=self.stream_arn)
+                normalise(raw, index=have + offset, region=self.region, stream_arn=self.stream_arn)
                 for offset, raw in enumerate(raws)
             )
-            return self._cache[start:start + limit]
+            return self._cache[start : start + limit]
 
     def length(self) -> int:
         with self._lock:

@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ..identities import DUMMY_SECRET_KEY, SERVICE_ACCESS_KEY
+
 log = logging.getLogger("streamlab.runtime")
 
 
@@ -82,8 +84,8 @@ class DestinationSender:
                     service,
                     region_name=region,
                     endpoint_url=self.endpoint(),
-                    aws_access_key_id="testing",
-                    aws_secret_access_key="testing",
+                    aws_access_key_id=SERVICE_ACCESS_KEY,
+                    aws_secret_access_key=DUMMY_SECRET_KEY,
                     config=Config(retries={"max_attempts": 2}),
                 )
             return self._clients[key]

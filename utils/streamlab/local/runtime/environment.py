@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psutil
 
+from ..identities import DUMMY_SECRET_KEY, FUNCTION_ACCESS_KEY
 from .functions import FunctionSpec
 from .runtime_api import NextInvocation, RuntimeApiHandlers, RuntimeApiServer
 from .settings import RuntimeSettings
@@ -36,8 +37,8 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit for the init phase
 TICK_SECONDS = 0.05  # how often a running invocation checks time, memory and the process
 DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ACCESS_KEY_ID": FUNCTION_ACCESS_KEY,
+    "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
     "AWS_SESSION_TOKEN": "testing",
 }
 _HOST_VARIABLES_POSIX = ("PATH",)

@@ -6,6 +6,7 @@ they live beside the runtime rather than in the learner-facing ``LabConfig``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 
@@ -46,6 +47,11 @@ def load_settings(environ: dict[str, str] | None = None) -> RuntimeSettings:
     if worker not in WORKERS:
         raise ConfigError(
             f"LAB_LAMBDA_WORKER={worker!r} is not a worker: use one of {', '.join(WORKERS)}."
+        )
+    if worker == "awslambdaric" and importlib.util.find_spec("awslambdaric") is None:
+        raise ConfigError(
+            "LAB_LAMBDA_WORKER=awslambdaric but awslambdaric is not installed: install it with "
+            "`pip install awslambdaric` (Linux only), or unset LAB_LAMBDA_WORKER."
         )
     return RuntimeSettings(
         worker=worker,
