@@ -146,3 +146,32 @@ def test_follower_returns_only_new_records(lab: Lab) -> None:
     assert latest.poll() == []
     put(lab, table, 3)
     assert len(latest.poll()) == 1
+
+
+def test_at_least_waits_for_records_then_explains(lab: Lab) -> None:
+    table = fresh_table(lab, "UnitStreamsAtLeast")
+    arn = streams.enable_stream(lab, table, "KEYS_ONLY")
+    put(lab, table, 1)
+    assert len(streams.read_records(lab, arn, at_least=1)) == 1
+    with pytest.raises(LabError, match="Only 1 of the 5 expected stream records"):
+        streams.read_records(lab, arn, at_least=5, timeout=0.2)
+    with pytest.raises(LabError, match="LATEST sees only"):
+        streams.read_records(lab, arn, position="LATEST", at_least=1)
+
+
+def test_enabling_waits_until_the_stream_is_enabled() -> None:
+    answers = iter(["ENABLING", "ENABLING", "ENABLED"])
+
+    class FakeStreams:
+        calls = 0
+
+        def describe_stream(self, StreamArn):
+            FakeStreams.calls += 1
+            return {"StreamDescription": {"StreamStatus": next(answers)}}
+
+    class FakeLab:
+        backend = "local"
+        dynamodbstreams = FakeStreams()
+
+    streams.wait_until_enabled(FakeLab(), "arn")
+    assert FakeStreams.calls == 3
