@@ -48,7 +48,9 @@ def test_an_answered_exercise_is_no_longer_pending(shell) -> None:
     notebook.install_error_display(shell)
     notebook.install_error_display(shell)  # connect() may run twice: one callback only
     assert shell.events.callbacks["post_run_cell"].count(notebook._forget_answered_exercises) == 1
-    stub = "# Exercise 9.8: do it\nimport streamlab\nraise streamlab.ExerciseNotDone('9.8', 'do it')"
+    stub = (
+        "# Exercise 9.8: do it\nimport streamlab\nraise streamlab.ExerciseNotDone('9.8', 'do it')"
+    )
     shell.run_cell(stub)
     assert "9.8" in ExerciseNotDone.pending
     shell.run_cell("# Exercise 9.8: do it\nanswer = 1 / 0")  # a failing answer: still pending
