@@ -27,7 +27,7 @@ def lab_path(name: str) -> Path:
 
 
 def test_there_are_solution_notebooks() -> None:
-    assert {"00_setup", "01_dynamodb_basics"} <= set(NAMES)
+    assert {"00_setup", "01_dynamodb_basics", "02_streams"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -74,6 +74,15 @@ def test_lab_holds_no_outputs_and_no_solution_text(name: str) -> None:
 def test_solution_follows_the_exercise_rules(name: str) -> None:
     solution = notebooks.read(ROOT / "solutions" / f"{name}.ipynb")
     assert notebooks.lint_solution(solution, name) == []
+
+
+def test_there_are_at_least_seven_exercises() -> None:
+    numbers = {
+        exercise.number
+        for path in SOLUTIONS
+        for exercise in notebooks.exercises_of(notebooks.read(path), path.stem)
+    }
+    assert len(numbers) >= 7, sorted(numbers)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -123,3 +132,15 @@ def test_python3_kernel_is_this_environment(emulator: str, tmp_path: Path) -> No
         f"kernel python3 runs {printed}, not {sys.prefix}: a kernelspec named python3 elsewhere "
         "(see `jupyter kernelspec list`) shadows this environment's"
     )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_lab_has_a_guide_page_with_every_exercise(name: str) -> None:
+    page = ROOT / "lab_guide" / f"{name}.md"
+    assert page.exists(), f"lab_guide/{name}.md is missing"
+    text = page.read_text(encoding="utf-8")
+    for heading in ("## Objectives", "## How you know it worked", "## What differs on real AWS",
+                    "## Instructor notes"):
+        assert heading in text, f"lab_guide/{name}.md lacks {heading!r}"
+    for exercise in notebooks.exercises_of(notebooks.read(ROOT / "solutions" / f"{name}.ipynb")):
+        assert f"### {exercise.number} " in text, f"no hint for {exercise.number} in {page.name}"

@@ -163,3 +163,77 @@ def test_scan_check_reports_items_read(lab: Lab, capsys) -> None:
 
     with pytest.raises(CheckFailed, match=r"no_filter\(900\) returned 2 item"):
         checks.scan_with_filter(lab, name, no_filter, exercise="9.8", cases=cases)
+
+
+def test_stream_enabled_needs_the_stream_and_its_view_type(lab: Lab, capsys) -> None:
+    from streamlab import streams
+
+    name = lab.name("UnitCheckStream")
+    tables.delete_table(lab, name)
+    tables.create_table(lab, name, hash_key=("RecordID", "N"))
+    with pytest.raises(CheckFailed, match="no stream turned on"):
+        checks.stream_enabled(lab, name, exercise="9.9", view_type="NEW_AND_OLD_IMAGES")
+    streams.enable_stream(lab, name, "KEYS_ONLY")
+    with pytest.raises(CheckFailed, match="view type is KEYS_ONLY"):
+        checks.stream_enabled(lab, name, exercise="9.9", view_type="NEW_AND_OLD_IMAGES")
+    checks.stream_enabled(lab, name, exercise="9.9", view_type="KEYS_ONLY")
+    assert capsys.readouterr().out.startswith("PASS 9.9: UnitCheckStream has its stream on")
+
+
+def test_reads_whole_stream_compares_with_the_stream(lab: Lab, capsys) -> None:
+    from streamlab import streams
+
+    name = lab.name("UnitCheckReadAll")
+    tables.delete_table(lab, name)
+    tables.create_table(lab, name, hash_key=("RecordID", "N"), stream_view_type="NEW_IMAGE")
+    tables.put_items(lab, name, [{"RecordID": 1}, {"RecordID": 2}])
+
+    def read_all(arn):
+        return streams.read_records(lab, arn)
+
+    checks.reads_whole_stream(lab, name, read_all, exercise="9.10")
+    assert "all 2 records (INSERT, INSERT)" in capsys.readouterr().out
+
+    def read_first_page_twice(arn):
+        return read_all(arn)[:1] * 2
+
+    with pytest.raises(CheckFailed, match="appear more than once"):
+        checks.reads_whole_stream(lab, name, read_first_page_twice, exercise="9.10")
+
+    def read_some(arn):
+        return read_all(arn)[:1]
+
+    with pytest.raises(CheckFailed, match="returned 1 record"):
+        checks.reads_whole_stream(lab, name, read_some, exercise="9.10")
+
+
+def test_image_function_accepts_decimals_and_names_the_wrong_attribute(capsys) -> None:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    def to_plain(image):
+        return {k: TypeDeserializer().deserialize(v) for k, v in image.items()}
+
+    checks.image_function(to_plain, exercise="9.11")
+    assert capsys.readouterr().out.startswith("PASS 9.11: to_plain turns every")
+
+    def strings_only(image):
+        return {k: next(iter(v.values())) for k, v in image.items()}
+
+    with pytest.raises(CheckFailed, match="these attributes come out wrong: Badges, .*expected {"):
+        checks.image_function(strings_only, exercise="9.11")
+
+
+def test_changes_function_tries_every_kind_of_change(capsys) -> None:
+    from streamlab.streams import image_changes
+
+    checks.changes_function(image_changes, exercise="9.12")
+    assert capsys.readouterr().out.startswith("PASS 9.12")
+
+    def only_modified(old, new):
+        old, new = old or {}, new or {}
+        return {k: (old[k], new[k]) for k in old if k in new and old[k] != new[k]}
+
+    with pytest.raises(CheckFailed, match="for old=None"):
+        checks.changes_function(only_modified, exercise="9.12")
+    with pytest.raises(CheckFailed, match="returned None"):
+        checks.changes_function(lambda old, new: None, exercise="9.12")

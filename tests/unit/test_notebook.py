@@ -43,3 +43,18 @@ def test_outside_ipython_nothing_is_installed() -> None:
 
 def test_one_line_names_the_error() -> None:
     assert notebook.one_line(ValueError("bad")) == "ValueError: bad"
+
+
+def test_an_answered_exercise_is_no_longer_pending(shell) -> None:
+    notebook.install_error_display(shell)
+    notebook.install_error_display(shell)  # connect() may run twice: one callback only
+    assert shell.events.callbacks["post_run_cell"].count(notebook._forget_answered_exercises) == 1
+    stub = (
+        "# Exercise 9.8: do it\nimport streamlab\nraise streamlab.ExerciseNotDone('9.8', 'do it')"
+    )
+    shell.run_cell(stub)
+    assert "9.8" in ExerciseNotDone.pending
+    shell.run_cell("# Exercise 9.8: do it\nanswer = 1 / 0")  # a failing answer: still pending
+    assert "9.8" in ExerciseNotDone.pending
+    shell.run_cell("# Exercise 9.8: do it\nanswer = 42")
+    assert "9.8" not in ExerciseNotDone.pending

@@ -11,6 +11,7 @@ Python for people.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +67,23 @@ def enable_stream(lab: Lab, table: str, view_type: str = "NEW_AND_OLD_IMAGES") -
         tables.wait_until_active(lab, table)
     arn = stream_arn(lab, table)
     assert arn is not None
+    wait_until_enabled(lab, arn)
     return arn
+
+
+def wait_until_enabled(lab: Lab, arn: str, timeout: float = 120.0) -> None:
+    """Wait until the stream is ENABLED: on AWS it is ENABLING for a few seconds after
+    the table turns it on, and writes made meanwhile may not be recorded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"].get(
+            "StreamStatus", "ENABLED"
+        )
+        if status == "ENABLED":
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"The stream is still {status} after {timeout:.0f} s: try again later.")
+        time.sleep(1.0 if lab.backend == "aws" else 0.05)
 
 
 def disable_stream(lab: Lab, table: str) -> bool:
@@ -167,6 +184,8 @@ def read_records(
     position: str = "TRIM_HORIZON",
     sequence_number: str | int | None = None,
     max_empty_reads: int | None = None,
+    at_least: int = 0,
+    timeout: float = 30.0,
 ) -> list[dict[str, Any]]:
     """Every record of every shard from ``position``, shard by shard (parents first).
 
@@ -174,6 +193,10 @@ def read_records(
     only what arrives after the call. ``AT_SEQUENCE_NUMBER`` /
     ``AFTER_SEQUENCE_NUMBER`` start at that record in its shard, and take the
     other shards' records that are not older.
+
+    Records reach a stream asynchronously (on AWS within about a second of the
+    write), so ``at_least=N`` reads again until N records are there, or fails
+    after ``timeout`` seconds saying how many arrived.
     """
     if position not in POSITIONS:
         raise LabError(f"{position!r} is not a stream position: use one of {', '.join(POSITIONS)}.")
@@ -182,8 +205,27 @@ def read_records(
         if sequence_number is None:
             raise LabError(f"{position} needs sequence_number=<a record's SequenceNumber>.")
         number = int(sequence_number)
+    if position == "LATEST" and at_least:
+        raise LabError("LATEST sees only records written after the call: use TRIM_HORIZON, "
+                       "or a StreamFollower to wait for new records.")
     if max_empty_reads is None:
         max_empty_reads = 3 if lab.backend == "aws" else 1
+    deadline = time.monotonic() + timeout
+    while True:
+        records = _read_once(lab, arn, position, number, max_empty_reads)
+        if len(records) >= at_least:
+            return records
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"Only {len(records)} of the {at_least} expected stream records arrived within "
+                f"{timeout:.0f} s: were the writes made after the stream was turned on?"
+            )
+        time.sleep(0.5 if lab.backend == "aws" else 0.05)
+
+
+def _read_once(
+    lab: Lab, arn: str, position: str, number: int | None, max_empty_reads: int
+) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for shard in list_shards(lab, arn):
         request = _iterator_request(arn, shard, position, number)
@@ -236,20 +278,38 @@ class Change:
     def changes(self) -> dict[str, tuple[Any, Any]]:
         return image_changes(self.old, self.new)
 
-    def summary(self) -> str:
-        """``MODIFY RecordID=1: PlayerName Alice -> Alison`` (or the event and keys alone)."""
-        key = ", ".join(f"{k}={tables.format_value(v)}" for k, v in self.keys.items())
+    def what_changed(self) -> str:
+        """``PlayerName Alice -> Alison``; a new or deleted item's attributes; keys only."""
         if self.old is None and self.new is None:
-            return f"{self.event} {key}"
+            return "(keys only)"
+
+        def listed(image: Mapping[str, Any]) -> str:
+            return ", ".join(
+                f"{name}={tables.format_value(value)}"
+                for name, value in image.items() if name not in self.keys
+            )
+
+        if self.old is None:
+            return f"new item: {listed(self.new or {})}"
+        if self.new is None:
+            return f"deleted item: {listed(self.old)}"
         parts = []
         for name, (before, after) in self.changes.items():
             if name in self.keys:
                 continue
-            parts.append(
-                f"{name} {tables.format_value(before) if before is not None else '-'}"
-                f" -> {tables.format_value(after) if after is not None else '-'}"
-            )
-        return f"{self.event} {key}: " + ("; ".join(parts) if parts else "(keys only)")
+            if name not in self.old:
+                parts.append(f"{name} added: {tables.format_value(after)}")
+            elif name not in self.new:
+                parts.append(f"{name} removed (was {tables.format_value(before)})")
+            else:
+                was, now = tables.format_value(before), tables.format_value(after)
+                parts.append(f"{name} {was} -> {now}")
+        return "; ".join(parts) if parts else "(nothing)"
+
+    def summary(self) -> str:
+        """``MODIFY RecordID=1: PlayerName Alice -> Alison``."""
+        key = ", ".join(f"{k}={tables.format_value(v)}" for k, v in self.keys.items())
+        return f"{self.event} {key}: {self.what_changed()}"
 
 
 def decode(record: Mapping[str, Any]) -> Change:

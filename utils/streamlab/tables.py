@@ -169,9 +169,14 @@ def create_table(
         lab.dynamodb.create_table(**request)
     except lab.dynamodb.exceptions.ResourceInUseException:
         pass  # it exists (or is being created): wait for it below
-    if wait:
-        return wait_until_active(lab, name)
-    return lab.dynamodb.describe_table(TableName=name)["Table"]
+    if not wait:
+        return lab.dynamodb.describe_table(TableName=name)["Table"]
+    description = wait_until_active(lab, name)
+    if description.get("LatestStreamArn"):
+        from .streams import wait_until_enabled  # streams builds on tables
+
+        wait_until_enabled(lab, description["LatestStreamArn"])
+    return description
 
 
 def delete_table(lab: Lab, name: str, *, wait: bool = True) -> bool:
@@ -217,7 +222,7 @@ def put_items(lab: Lab, name: str, items: Iterable[Mapping[str, Any]]) -> int:
 def scan_all(lab: Lab, name: str) -> list[dict[str, Any]]:
     """Every item of a small table as plain values, following pagination."""
     items: list[dict[str, Any]] = []
-    for page in lab.dynamodb.get_paginator("scan").paginate(TableName=name):
+    for page in lab.dynamodb.get_paginator("scan").paginate(TableName=name, ConsistentRead=True):
         items.extend(to_plain(item) for item in page["Items"])
     return items
 
