@@ -10,4 +10,27 @@ from .config import LabConfig, load_config
 from .errors import LabError
 from .session import Lab, connect
 
-__all__ = ["Lab", "LabConfig", "LabError", "__version__", "connect", "load_config"]
+__all__ = [
+    "Lab",
+    "LabConfig",
+    "LabError",
+    "__version__",
+    "connect",
+    "load_config",
+    "load_ipython_extension",
+    "load_magics",
+]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext streamlab``: registers the ``%%lambda_function`` cell magic."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def load_magics() -> None:
+    """Registers the kit's magics in the running notebook (a no-op outside IPython)."""
+    from .magics import load_magics as load
+
+    load()
