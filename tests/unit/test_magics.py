@@ -65,3 +65,15 @@ def test_a_syntax_error_is_noted_and_still_deployed(
 def test_an_unknown_lab_variable_is_refused(lab: Lab) -> None:
     with pytest.raises(LabError, match="--lab other is not a Lab"):
         magics.run_cell_magic("f --lab other", CELL, {"lab": lab})
+
+
+def test_an_exercise_stub_is_not_deployed(lab: Lab) -> None:
+    stub = (
+        "def lambda_handler(event, context):\n"
+        "    # TODO: write your code here (in place of the line below), then run the cell.\n"
+        "    raise streamlab.ExerciseNotDone('3.1', 'print the event name')\n"
+    )
+    with pytest.raises(LabError, match="3.1 is not done yet: print the event name"):
+        magics.run_cell_magic("magic-stub", stub, {"lab": lab})
+    with pytest.raises(lab.lambda_.exceptions.ResourceNotFoundException):
+        lab.lambda_.get_function(FunctionName=lab.name("magic-stub"))
