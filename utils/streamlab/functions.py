@@ -238,6 +238,8 @@ def _update(
     """Bring an existing function to ``package`` and ``wanted``; one update at a time."""
     client = lab.lambda_
     changed = False
+    if current.get("State") == "Pending":  # created a moment ago by an interrupted run
+        _wait(lab, "function_active_v2", function_name, "become Active")
     _wait(lab, "function_updated_v2", function_name, "finish its previous update")
     if current.get("CodeSha256") != code_sha256(package):
         client.update_function_code(FunctionName=function_name, ZipFile=package)

@@ -51,8 +51,12 @@ _BOUNDARY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::(\d{12}|aws):policy/[\w+=,.
 
 
 def lab_tags(lab: Lab) -> dict[str, str]:
-    """Tags on everything the kit creates, so a cleanup can find it by prefix."""
-    return {"project": TAG_PROJECT, "lab-prefix": lab.prefix or "(none)"}
+    """Tags on everything the kit creates, so a cleanup can find it by prefix.
+
+    (IAM and Lambda allow only letters, digits, spaces and ``_.:/=+-@`` in a
+    value, and an empty value, which is what no prefix gives.)
+    """
+    return {"project": TAG_PROJECT, "lab-prefix": lab.prefix}
 
 
 def trust_policy() -> dict[str, Any]:
