@@ -136,3 +136,22 @@ def test_find_logs_reports_how_many_it_found(lab: Lab) -> None:
     _put_invocation(lab, name, "s", ["one match"])
     with pytest.raises(logs.LogsNotFound, match="Found 1 of 2 log events matching 'match'"):
         logs.find_logs(lab, name, "match", min_count=2, timeout=0)
+
+
+def test_a_cold_starts_module_output_and_a_timeouts_last_line_belong_to_the_request(
+    lab: Lab,
+) -> None:
+    name = lab.name("logs-cold")
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    timed_out = f"2026-11-27T10:00:03.000Z {second} Task timed out after 3.00 seconds\n\n"
+    _put(lab, name, "env", [
+        "loading module\n", _start(first), "one\n", *_end(first),
+        _start(second), "two\n", *_end(second), timed_out,
+    ])
+    cold = logs.format_events(logs.request_logs(lab, name, first, sleep=_no_sleep))
+    assert cold.splitlines()[:3] == ["loading module", _start(first).strip(), "one"]
+    assert "two" not in cold
+    warm = logs.request_logs(lab, name, second, sleep=_no_sleep)
+    assert warm[0]["message"] == _start(second)
+    assert warm[-1]["message"] == timed_out
+    assert "loading module" not in logs.format_events(warm)

@@ -119,12 +119,13 @@ def request_logs(
     """The events of one invocation, from its START line to its REPORT line.
 
     Waits until the REPORT line has arrived, since that is when Lambda is done
-    writing for that request.
+    writing for that request. A cold start's module output (logged before
+    START) and a timeout's last line (after REPORT) are included.
     """
     wait = _Wait(lab, timeout, sleep, clock)
     while True:
         events = _request_events(lab, function_name, request_id)
-        if events and events[-1]["message"].startswith(REPORT_PREFIX):
+        if _is_complete(events, request_id):
             return events
         wait.next(
             f"No complete log of request {request_id} in {log_group_name(function_name)}"
@@ -200,7 +201,13 @@ def print_events(events: Sequence[Event]) -> None:
 
 
 def _request_events(lab: Lab, function_name: str, request_id: str) -> list[Event]:
-    """START..REPORT of one request: its START line names the stream to read."""
+    """One request's events: its START line names the stream to read.
+
+    From START to REPORT, plus the lines Lambda writes after REPORT for the
+    same request (``... Task timed out after 3.00 seconds``), plus, for the
+    first request of an execution environment (a cold start), what the module
+    printed while it was imported, which Lambda logs before that START.
+    """
     start_line = f"{START_PREFIX}{request_id}"
     starts = [
         e for e in filter_events(lab, function_name, f'"{start_line}"')
@@ -208,28 +215,35 @@ def _request_events(lab: Lab, function_name: str, request_id: str) -> list[Event
     ]
     if not starts:
         return []
-    start = starts[0]
+    before: list[Event] = []
     collected: list[Event] = []
-    for event in _stream_events(lab, function_name, start["logStreamName"], start["timestamp"]):
+    earlier_start = False
+    reported = False
+    for event in _stream_events(lab, function_name, starts[0]["logStreamName"]):
         message = event["message"]
         if not collected:
             if message.startswith(start_line):
-                collected.append(event)
+                collected = ([] if earlier_start else before) + [event]
+            else:
+                earlier_start = earlier_start or message.startswith(START_PREFIX)
+                before.append(event)
             continue
-        collected.append(event)
-        if message.startswith(f"{REPORT_PREFIX}{request_id}"):
+        if message.startswith(START_PREFIX) or (reported and request_id not in message):
             break
+        collected.append(event)
+        reported = reported or message.startswith(f"{REPORT_PREFIX}{request_id}")
     return collected
 
 
-def _stream_events(
-    lab: Lab, function_name: str, stream_name: str, start_time: int
-) -> Iterator[Event]:
-    """A stream's events from ``start_time`` on, following forward tokens to the end."""
+def _is_complete(events: Sequence[Event], request_id: str) -> bool:
+    return any(e["message"].startswith(f"{REPORT_PREFIX}{request_id}") for e in events)
+
+
+def _stream_events(lab: Lab, function_name: str, stream_name: str) -> Iterator[Event]:
+    """A stream's events from its head, following forward tokens to the end."""
     kwargs: dict[str, Any] = {
         "logGroupName": log_group_name(function_name),
         "logStreamName": stream_name,
-        "startTime": start_time,
         "startFromHead": True,
     }
     token = None
