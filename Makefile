@@ -10,6 +10,8 @@ else
 endif
 STAMP := $(VENV)/.streamlab-installed
 PYTEST_ARGS ?=
+# Two workers; --dist loadscope keeps each notebook (all of its cells) on one worker.
+TEST_WORKERS ?= 2
 
 .PHONY: lab test setup doctor lint build-labs stop clean
 
@@ -17,7 +19,7 @@ lab: $(STAMP)
 	$(BIN)/streamlab lab
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

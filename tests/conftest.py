@@ -1,20 +1,19 @@
-"""Shared fixtures: a private emulator on a free port, in a private state folder.
+"""Shared fixtures: the private emulator of this test process, and a ``Lab`` on it.
 
 Tests never touch the learner's default emulator (port 4599) or ``~/.streamlab``,
-and never real AWS: the ``lab`` fixture's clients carry dummy credentials and a
-loopback endpoint.
+and never real AWS: the root ``conftest.py`` points ``LAB_ENDPOINT`` and
+``LAB_STATE_DIR`` at a private emulator before any test runs, and the ``lab``
+fixture's clients carry dummy credentials and that loopback endpoint.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from streamlab.config import load_config
+from streamlab.config import endpoint_port, load_config
 from streamlab.local import control
 from streamlab.session import Lab, connect
 
@@ -26,27 +25,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("streamlab-state")
-    os.environ["LAB_STATE_DIR"] = str(folder)
-    return folder
+def state_dir() -> Path:
+    """The private state folder (pid and log files) of this test process's emulator."""
+    return Path(os.environ["LAB_STATE_DIR"])
 
 
 @pytest.fixture(scope="session")
-def emulator(state_dir: Path) -> Iterator[str]:
-    """The endpoint of an emulator started for this test session (stopped at the end)."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    previous = os.environ.get("LAB_ENDPOINT")
-    os.environ["LAB_ENDPOINT"] = endpoint
-    os.environ["LAB_BACKEND"] = "local"
-    control.start(port)
-    yield endpoint
-    control.stop(port)
-    if previous is None:
-        os.environ.pop("LAB_ENDPOINT", None)
-    else:
-        os.environ["LAB_ENDPOINT"] = previous
+def emulator(state_dir: Path) -> str:
+    """The endpoint of this test process's private emulator (stopped when the session ends)."""
+    endpoint = os.environ["LAB_ENDPOINT"]
+    control.start(endpoint_port(endpoint))
+    return endpoint
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,12 @@ vocabulary for tables, streams, functions, logs and checks.
 
 from ._version import __version__
 from .config import LabConfig, load_config
-from .errors import LabError
+from .errors import CheckFailed, ExerciseNotDone, LabError
 from .session import Lab, connect
 
 __all__ = [
+    "CheckFailed",
+    "ExerciseNotDone",
     "Lab",
     "LabConfig",
     "LabError",

@@ -63,6 +63,35 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return main()
 
 
+def cmd_build_labs(args: argparse.Namespace) -> int:
+    from .jupyter import find_repository_root
+    from .notebooks import build_labs
+
+    root = find_repository_root()
+    results = build_labs(root, check=args.check)
+    for result in results:
+        print(result.line(root))
+    stale = [r for r in results if r.state in ("differs", "missing", "orphan")]
+    if stale:
+        print(
+            f"error: {len(stale)} lab notebook(s) out of step with solutions/: "
+            "run `streamlab build-labs` (and delete orphans)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_run_solutions(args: argparse.Namespace) -> int:
+    from .jupyter import find_repository_root
+    from .notebook_runner import run_solutions
+
+    root = find_repository_root()
+    for path, seconds in run_solutions(root, args.names):
+        print(f"{seconds:6.1f} s  {path.relative_to(root).as_posix()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamlab",
@@ -94,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="open a browser (default: only when a display is available)",
     )
     add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
+    build = add("build-labs", cmd_build_labs, "generate labs/ from solutions/ (stubs, no outputs)")
+    build.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if labs/ is out of step"
+    )
+    run = add(
+        "run-solutions", cmd_run_solutions,
+        "execute solutions/ on a fresh private emulator and keep their outputs (maintainers)",
+    )
+    run.add_argument(
+        "names", nargs="*", help="notebook names, e.g. 01_dynamodb_basics (default: all)"
+    )
     return parser
 
 

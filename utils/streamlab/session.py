@@ -155,7 +155,13 @@ class Lab:
 
 
 def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> Lab:
-    """Connect to the backend named by ``LAB_BACKEND`` (``local`` by default)."""
+    """Connect to the backend named by ``LAB_BACKEND`` (``local`` by default).
+
+    In a notebook it also makes the kit's errors show as one line (see ``notebook``).
+    """
+    from .notebook import install_error_display
+
+    install_error_display()
     config = config or load_config()
     if config.is_local:
         if start_emulator:

@@ -1,0 +1,46 @@
+"""Notebook niceties: a ``LabError`` shows as one line, not as a stack.
+
+A learner who meets "Exercise 1.2 is not done yet: ..." or a check's hint
+should read that sentence, not twenty lines of frames from inside the helper.
+IPython's custom exception handler prints the one line while the exception
+still propagates, so the cell counts as failed (Run All stops there, nbval and
+nbclient see an error) exactly as with a normal traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import LabError
+
+_RED = "\x1b[0;31m"
+_RESET = "\x1b[0m"
+
+
+def one_line(error: BaseException) -> str:
+    """``ExerciseNotDone: Exercise 1.2 is not done yet: ...`` for any exception."""
+    return f"{type(error).__name__}: {error}"
+
+
+def _show_lab_error(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    # IPython leaves the showing to the handler; _showtraceback is the one place that both
+    # prints (terminal) and sends the kernel's "error" message (notebook, nbclient, nbval).
+    structured = [f"{_RED}{etype.__name__}{_RESET}: {value}"]
+    shell._showtraceback(etype, value, structured)
+    return structured
+
+
+def install_error_display(shell: Any | None = None) -> bool:
+    """Show ``LabError`` as one line in this IPython session; False outside IPython."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # plain Python: nothing to install
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((LabError,), _show_lab_error)
+    return True
