@@ -8,7 +8,7 @@ import pytest
 import streamlab
 from IPython.core.interactiveshell import InteractiveShell
 from streamlab import functions, magics
-from streamlab.errors import LabError
+from streamlab.errors import ExerciseNotDone, LabError
 from streamlab.session import Lab
 
 CELL = 'import os\n\ndef lambda_handler(event, context):\n    return os.environ["SCORES_TABLE"]\n'
@@ -73,7 +73,10 @@ def test_an_exercise_stub_is_not_deployed(lab: Lab) -> None:
         "    # TODO: write your code here (in place of the line below), then run the cell.\n"
         "    raise streamlab.ExerciseNotDone('3.1', 'print the event name')\n"
     )
-    with pytest.raises(LabError, match="3.1 is not done yet: print the event name"):
-        magics.run_cell_magic("magic-stub", stub, {"lab": lab})
+    try:
+        with pytest.raises(ExerciseNotDone, match="3.1 is not done yet: print the event name"):
+            magics.run_cell_magic("magic-stub", stub, {"lab": lab})
+    finally:
+        ExerciseNotDone.pending.pop("3.1", None)
     with pytest.raises(lab.lambda_.exceptions.ResourceNotFoundException):
         lab.lambda_.get_function(FunctionName=lab.name("magic-stub"))

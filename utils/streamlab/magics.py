@@ -21,7 +21,7 @@ import re
 import shlex
 from typing import Any
 
-from .errors import LabError
+from .errors import ExerciseNotDone, LabError
 from .functions import (
     DEFAULT_HANDLER,
     DEFAULT_MEMORY,
@@ -105,12 +105,7 @@ def raise_if_stub(cell: str) -> None:
         number, instruction = ast.literal_eval(f"({match['args']},)")
     except (ValueError, SyntaxError):
         return
-    from . import errors
-
-    not_done = getattr(errors, "ExerciseNotDone", None)
-    if not_done is not None:
-        raise not_done(number, instruction)
-    raise LabError(f"Exercise {number} is not done yet: {instruction}")
+    raise ExerciseNotDone(number, instruction)
 
 
 def run_cell_magic(line: str, cell: str, user_ns: dict[str, Any] | None = None) -> Deployment:
