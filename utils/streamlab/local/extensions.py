@@ -10,7 +10,9 @@ import importlib
 
 from .app import EmulatorApp
 
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = [
+    "streamlab.local.runtime",
+]
 
 
 def install_extensions(app: EmulatorApp) -> None:

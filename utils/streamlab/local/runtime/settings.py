@@ -1,0 +1,56 @@
+"""The local runtime's knobs, read once from ``LAB_LAMBDA_*`` environment variables.
+
+They change how the emulator runs functions, never what a function sees, so
+they live beside the runtime rather than in the learner-facing ``LabConfig``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ...errors import ConfigError
+
+WORKERS = ("builtin", "awslambdaric")
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How many environments, for how long, and which runtime client runs in them."""
+
+    worker: str = "builtin"
+    max_environments_per_function: int = 10
+    idle_seconds: float = 300.0
+    pending_seconds: float = 0.0
+    async_retry_base_seconds: float = 0.5
+    async_workers: int = 4
+
+
+def _number(environ: dict[str, str], name: str, default: float, minimum: float) -> float:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number: set it to e.g. {default:g}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} is too small: use at least {minimum:g}.")
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> RuntimeSettings:
+    """Settings from the environment; a bad value raises ``ConfigError`` saying what to set."""
+    env = dict(os.environ if environ is None else environ)
+    worker = (env.get("LAB_LAMBDA_WORKER") or "builtin").strip().lower()
+    if worker not in WORKERS:
+        raise ConfigError(
+            f"LAB_LAMBDA_WORKER={worker!r} is not a worker: use one of {', '.join(WORKERS)}."
+        )
+    return RuntimeSettings(
+        worker=worker,
+        max_environments_per_function=int(_number(env, "LAB_LAMBDA_MAX_ENVIRONMENTS", 10, 1)),
+        idle_seconds=_number(env, "LAB_LAMBDA_IDLE_SECONDS", 300.0, 0.1),
+        pending_seconds=_number(env, "LAB_LAMBDA_PENDING_SECONDS", 0.0, 0.0),
+        async_retry_base_seconds=_number(env, "LAB_LAMBDA_ASYNC_RETRY_SECONDS", 0.5, 0.0),
+    )
