@@ -103,3 +103,83 @@ def test_found_log_lines_must_all_match_and_be_events(lab: Lab) -> None:
     with pytest.raises(CheckFailed, match="no events found"):
         checks.finds_log_lines(lab, "chk-find-none", lambda n: [], exercise="9.3",
                                expected="Hello World", timeout=0)
+
+
+SEED = '''import json
+
+
+def lambda_handler(event, context):
+    for record in event["Records"]:
+        print(record["eventName"])
+        print("DynamoDB Record: " + json.dumps(record["dynamodb"]))
+        print(f'Message: "{record["dynamodb"]["NewImage"]["Message"]["S"]}"')
+    return len(event["Records"])
+'''
+
+
+def _event(message: str) -> dict:
+    image = {"Message": {"S": message}, "Id": {"N": "101"}}
+    return {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": image}}]}
+
+
+def test_the_seed_handler_passes_the_checks_on_real_invocations(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import base64
+    import json
+
+    from streamlab import functions
+
+    functions.deploy_function(lab, "chk-seed", SEED)
+    checks.handler_prints(lab, "chk-seed", _event("checking"), exercise="9.1",
+                          expected=["INSERT", "DynamoDB Record: ", 'Message: "checking"'])
+
+    def invoke_with_tail(function_name: str, event: dict) -> str:
+        response = lab.lambda_.invoke(
+            FunctionName=function_name, Payload=json.dumps(event), LogType="Tail"
+        )
+        return base64.b64decode(response["LogResult"]).decode()
+
+    checks.tail_of_invocation(lab, "chk-seed", invoke_with_tail, _event("Hello World"),
+                              exercise="9.2", expected='Message: "Hello World"')
+
+    def error_type_of(function_name: str, event: dict) -> str | None:
+        response = lab.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read())
+        return payload["errorType"] if "FunctionError" in response else None
+
+    checks.reports_error(lab, "chk-seed", error_type_of, exercise="9.4", failing_event={},
+                         good_event=_event("fine"), expected_type="KeyError")
+    out = capsys.readouterr().out
+    assert [line.split(":")[0] for line in out.splitlines()] == ["PASS 9.1", "PASS 9.2", "PASS 9.4"]
+
+
+def test_a_handler_that_prints_the_wrong_thing_fails_with_the_missing_line(lab: Lab) -> None:
+    from streamlab import functions
+
+    functions.deploy_function(
+        lab, "chk-hardcoded",
+        'def lambda_handler(event, context):\n'
+        '    print("INSERT")\n'
+        '    print(\'Message: "Hello World"\')\n',
+    )
+    with pytest.raises(CheckFailed, match="lacks 'DynamoDB Record: '"):
+        checks.handler_prints(lab, "chk-hardcoded", _event("checking"), exercise="9.1",
+                              expected=["INSERT", "DynamoDB Record: ", 'Message: "checking"'])
+
+
+def test_a_handler_that_raises_fails_the_check_with_lambdas_error(lab: Lab) -> None:
+    from streamlab import functions
+
+    functions.deploy_function(lab, "chk-raises", "def lambda_handler(e, c):\n    return 1 / 0\n")
+    with pytest.raises(CheckFailed, match="failed: ZeroDivisionError: division by zero"):
+        checks.handler_prints(lab, "chk-raises", {}, exercise="9.1", expected=["x"])
+
+
+def test_reading_the_error_wrongly_is_explained(lab: Lab) -> None:
+    from streamlab import functions
+
+    functions.deploy_function(lab, "chk-err", "def lambda_handler(e, c):\n    return e['x']\n")
+    with pytest.raises(CheckFailed, match="returned None, Lambda reports 'KeyError'"):
+        checks.reports_error(lab, "chk-err", lambda n, e: None, exercise="9.4",
+                             failing_event={}, good_event={"x": 1}, expected_type="KeyError")

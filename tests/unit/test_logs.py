@@ -155,3 +155,19 @@ def test_a_cold_starts_module_output_and_a_timeouts_last_line_belong_to_the_requ
     assert warm[0]["message"] == _start(second)
     assert warm[-1]["message"] == timed_out
     assert "loading module" not in logs.format_events(warm)
+
+
+def test_a_real_invocations_lines_are_found_every_way(lab: Lab) -> None:
+    from streamlab import functions, invoke
+
+    code = 'def lambda_handler(event, context):\n    print(f\'Message: "{event["m"]}"\')\n'
+    functions.deploy_function(lab, "logs-real", code)
+    response = invoke.invoke(lab, "logs-real", {"m": "Hello World"}, show_log=False)
+    request_id = invoke.request_id(response)
+    name = lab.name("logs-real")
+    by_id = logs.format_events(logs.request_logs(lab, name, request_id, sleep=_no_sleep))
+    latest = logs.format_events(logs.latest_invocation_logs(lab, name, sleep=_no_sleep))
+    assert by_id == latest
+    assert by_id.splitlines()[1] == 'Message: "Hello World"'
+    found = logs.find_logs(lab, name, '"Hello World"', sleep=_no_sleep)
+    assert [e["message"] for e in found] == ['Message: "Hello World"\n']

@@ -80,3 +80,12 @@ def test_an_exercise_stub_is_not_deployed(lab: Lab) -> None:
         ExerciseNotDone.pending.pop("3.1", None)
     with pytest.raises(lab.lambda_.exceptions.ResourceNotFoundException):
         lab.lambda_.get_function(FunctionName=lab.name("magic-stub"))
+
+
+def test_what_the_magic_deployed_runs_when_invoked(shell: InteractiveShell, lab: Lab) -> None:
+    from streamlab import invoke
+
+    streamlab.load_ipython_extension(shell)
+    shell.run_cell(f"%%lambda_function magic-run --table Scores\n{CELL}").raise_error()
+    response = invoke.invoke(lab, "magic-run", show_log=False)
+    assert response["Payload"] == lab.name("Scores")
