@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
 import zipfile
+from collections.abc import Iterator
 
 import botocore.exceptions
 import pytest
-from streamlab import functions, iam
+from streamlab import functions, iam, invoke
+from streamlab.config import load_config
 from streamlab.errors import LabError
-from streamlab.session import Lab
+from streamlab.local import control
+from streamlab.session import Lab, connect
 
 HELLO = 'def lambda_handler(event, context):\n    print("Message: \\"Hello World\\"")\n'
 
@@ -156,3 +161,46 @@ def test_delete_removes_function_and_role(lab: Lab) -> None:
     assert functions.delete_function(lab, "fn-delete") is False
     with pytest.raises(lab.iam.exceptions.NoSuchEntityException):
         lab.iam.get_role(RoleName=f"{lab.name('fn-delete')}-role")
+
+
+@pytest.fixture(scope="module")
+def slow_lab() -> Iterator[Lab]:
+    """An emulator whose functions stay Pending / InProgress for a moment, as on AWS."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    os.environ["LAB_LAMBDA_PENDING_SECONDS"] = "0.5"
+    try:
+        control.start(port)
+    finally:
+        os.environ.pop("LAB_LAMBDA_PENDING_SECONDS")
+    try:
+        yield connect(
+            load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
+            start_emulator=False,
+        )
+    finally:
+        control.stop(port)
+
+
+def test_deploy_waits_for_active_and_for_a_successful_update(slow_lab: Lab) -> None:
+    created = functions.deploy_function(slow_lab, "fn-slow", HELLO)
+    assert created.configuration["State"] == "Active"
+    assert invoke.invoke(slow_lab, "fn-slow", show_log=False)["StatusCode"] == 200
+
+    updated = functions.deploy_function(slow_lab, "fn-slow", HELLO + "    return 2\n")
+    assert updated.configuration["LastUpdateStatus"] == "Successful"
+    assert invoke.invoke(slow_lab, "fn-slow", show_log=False)["Payload"] == 2
+
+
+def test_the_emulator_really_reports_pending_without_the_wait(slow_lab: Lab) -> None:
+    """The test above can fail: without waiting, a new function is still Pending."""
+    policy = iam.execution_policy(slow_lab, "fn-raw")
+    role, _ = iam.ensure_execution_role(slow_lab, "fn-raw", policy)
+    slow_lab.lambda_.create_function(
+        FunctionName="fn-raw", Runtime="python3.12", Role=role,
+        Handler="handler.lambda_handler", Code={"ZipFile": functions.build_zip(HELLO)},
+    )
+    state = slow_lab.lambda_.get_function_configuration(FunctionName="fn-raw")["State"]
+    assert state == "Pending"

@@ -261,8 +261,10 @@ def _update(
 
 def _wait(lab: Lab, waiter_name: str, function_name: str, what: str) -> None:
     """A boto3 waiter whose failure is one line that says what happened."""
+    # Locally a state changes within a fraction of a second: look often. On AWS, boto3's pace.
+    config = {"Delay": 0.1, "MaxAttempts": 600} if lab.backend == "local" else {}
     try:
-        lab.lambda_.get_waiter(waiter_name).wait(FunctionName=function_name)
+        lab.lambda_.get_waiter(waiter_name).wait(FunctionName=function_name, WaiterConfig=config)
     except botocore.exceptions.WaiterError as exc:
         last = exc.last_response or {}
         reason = (
