@@ -92,3 +92,29 @@ def test_role_is_created_tagged_and_converges_to_the_policy(lab: Lab) -> None:
 def test_overlong_role_names_are_refused_with_a_hint() -> None:
     with pytest.raises(LabError, match="shorter function name"):
         iam.role_name_for("x" * 60)
+
+
+def test_the_policy_allows_exactly_the_named_resources(lab: Lab) -> None:
+    """Evaluated with moto's IAM policy engine, the one the emulator's checks use."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    policy = IAMPolicy(json.dumps(iam.execution_policy(
+        lab, "agg", tables=["Scores"], streams=["Records"], queues=["dlq"]
+    )))
+    arn = f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table"
+    stream = f"{arn}/Records/stream/2026-11-27T10:00:00.000"
+    group = f"arn:aws:logs:{lab.region}:{lab.account_id}:log-group:/aws/lambda/agg"
+
+    def allowed(action: str, resource: str) -> bool:
+        return policy.is_action_permitted(action, resource) == PermissionResult.PERMITTED
+
+    assert allowed("dynamodb:UpdateItem", f"{arn}/Scores")
+    assert not allowed("dynamodb:UpdateItem", f"{arn}/SomeoneElsesTable")
+    assert not allowed("dynamodb:DeleteTable", f"{arn}/Scores")
+    for action in ("GetRecords", "GetShardIterator", "DescribeStream", "ListStreams"):
+        assert allowed(f"dynamodb:{action}", stream)
+    assert not allowed("dynamodb:GetRecords", f"{arn}/Other/stream/2026-11-27T10:00:00.000")
+    assert allowed("logs:PutLogEvents", f"{group}:log-stream:2026/11/27/[$LATEST]abc")
+    assert not allowed("logs:PutLogEvents", f"{group}-other:log-stream:x")
+    assert allowed("sqs:SendMessage", f"arn:aws:sqs:{lab.region}:{lab.account_id}:dlq")
+    assert not allowed("sqs:SendMessage", f"arn:aws:sqs:{lab.region}:{lab.account_id}:other")
