@@ -88,3 +88,20 @@ def test_stop_all_ends_every_running_tail(lab: Lab, monkeypatch: pytest.MonkeyPa
     assert all(t.running for t in tails)
     log_tail.stop_all()
     assert not any(t.running for t in tails)
+
+
+def test_failed_looks_back_off_and_recover(lab: Lab) -> None:
+    tail = log_tail.LogTail(lab, "tail-backoff", interval=1.0)
+    assert tail.next_wait() == 1.0
+    tail.error = "ThrottlingException: Rate exceeded"
+    assert [tail.next_wait() for _ in range(7)] == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    tail.error = None
+    assert tail.next_wait() == 1.0
+
+
+def test_an_error_is_shown_in_the_widget_not_raised(lab: Lab) -> None:
+    tail = log_tail.LogTail(lab, "tail-error", pattern="{ $.x = 1 }", since=0)
+    _put(lab, lab.name("tail-error"), ["line"])
+    assert tail.refresh() == 0
+    assert tail.error and "JSON or space-delimited" in tail.error
+    assert tail._status.value.startswith("error: ")

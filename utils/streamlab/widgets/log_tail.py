@@ -26,6 +26,8 @@ from ..session import Lab
 
 TEST_MODE_VARIABLE = "LAB_TEST_MODE"
 TEST_MODE_STEPS = 3
+AWS_INTERVAL = 5.0
+MAX_BACKOFF = 60.0
 DEFAULT_MAX_LINES = 200
 _running: weakref.WeakSet[LogTail] = weakref.WeakSet()
 
@@ -51,12 +53,15 @@ class LogTail:
         self.lab = lab
         self.function_name = lab.name(name)
         self.pattern = pattern
+        # FilterLogEvents allows a few calls per second per account: a workshop room of
+        # tails on one AWS account must look rarely, and back off when throttled.
         self.interval = interval if interval is not None else (
-            0.5 if lab.backend == "local" else 2.0
+            0.5 if lab.backend == "local" else AWS_INTERVAL
         )
         self.max_lines = max_lines
         self.lines: list[str] = []
         self.error: str | None = None
+        self._failures = 0
         self._since = since if since is not None else int(time.time() * 1000)
         self._seen: set[str] = set()
         self._stop = threading.Event()
@@ -97,13 +102,21 @@ class LogTail:
         self._status.value = f"{len(self.lines)} lines, last look {time.strftime('%H:%M:%S')}"
         return len(fresh)
 
+    def next_wait(self) -> float:
+        """The pause before the next look: the interval, doubled per failed look in a row."""
+        if self.error is None:
+            self._failures = 0
+            return self.interval
+        self._failures += 1
+        return min(self.interval * 2 ** self._failures, MAX_BACKOFF)
+
     def _loop(self, steps: int | None) -> None:
         done = 0
         while not self._stop.is_set() and (steps is None or done < steps):
             self.refresh()
             done += 1
             if steps is None or done < steps:
-                self._stop.wait(self.interval)
+                self._stop.wait(self.next_wait())
         if steps is None or self._stop.is_set():
             self._status.value = f"stopped; {len(self.lines)} lines"
 
