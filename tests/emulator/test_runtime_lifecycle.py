@@ -151,6 +151,13 @@ def test_idle_environments_are_reaped() -> None:
         assert "Init Duration" in again["log"]
 
 
+def test_workers_end_when_the_emulator_stops() -> None:
+    with private_emulator() as lab:
+        pid = invoke(lab, deploy(lab, COUNTER))["body"]["pid"]
+        assert _alive(pid)
+    wait_for(lambda: not _alive(pid), timeout=10)
+
+
 def _emulator_pid(lab: Lab) -> int:
     import json
     import urllib.request

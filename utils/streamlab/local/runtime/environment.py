@@ -41,6 +41,11 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 _HOST_VARIABLES_POSIX = ("PATH",)
+_NEW_PROCESS_GROUP: dict = (
+    {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    if os.name == "nt"
+    else {"start_new_session": True}
+)
 _HOST_VARIABLES_WINDOWS = ("PATH", "SYSTEMROOT", "SYSTEMDRIVE", "TEMP", "TMP", "COMSPEC", "PATHEXT")
 
 
@@ -156,6 +161,9 @@ class ExecutionEnvironment(RuntimeApiHandlers):
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C in the emulator's terminal is for the emulator,
+            # which then ends its workers; a worker also exits when the emulator is gone.
+            **_NEW_PROCESS_GROUP,
         )
         self._ps = psutil.Process(self.process.pid)
         self._reader = threading.Thread(
