@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -414,6 +415,18 @@ class ExecutionEnvironment(RuntimeApiHandlers):
     # ------------------------------------------------------------------ ending
 
     def _kill(self) -> None:
+        """Kill the worker and whatever the handler started, as Lambda ends a sandbox."""
+        if os.name != "nt":
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see Popen
+            except OSError:
+                pass
+        elif self.process.poll() is None:
+            try:
+                for child in self._ps.children(recursive=True):
+                    child.kill()
+            except psutil.Error:
+                pass
         if self.process.poll() is None:
             try:
                 self.process.kill()
