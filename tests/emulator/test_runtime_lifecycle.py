@@ -151,6 +151,24 @@ def test_idle_environments_are_reaped() -> None:
         assert "Init Duration" in again["log"]
 
 
+def test_least_recently_used_idle_environments_beyond_the_cap_are_stopped() -> None:
+    with private_emulator(LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS="1") as lab:
+        older, newer = deploy(lab, COUNTER), deploy(lab, COUNTER)
+        older_pid = invoke(lab, older)["body"]["pid"]
+        newer_pid = invoke(lab, newer)["body"]["pid"]
+        wait_for(lambda: not _alive(older_pid))
+        assert _alive(newer_pid)
+        assert invoke(lab, newer)["body"]["count"] == 2  # still warm
+        assert invoke(lab, older)["body"]["count"] == 1  # cold again
+
+
+def test_workers_end_when_the_emulator_stops() -> None:
+    with private_emulator() as lab:
+        pid = invoke(lab, deploy(lab, COUNTER))["body"]["pid"]
+        assert _alive(pid)
+    wait_for(lambda: not _alive(pid), timeout=10)
+
+
 def _emulator_pid(lab: Lab) -> int:
     import json
     import urllib.request

@@ -6,6 +6,7 @@ they live beside the runtime rather than in the learner-facing ``LabConfig``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ class RuntimeSettings:
 
     worker: str = "builtin"
     max_environments_per_function: int = 10
+    max_idle_environments: int = 20
     idle_seconds: float = 300.0
     pending_seconds: float = 0.0
     async_retry_base_seconds: float = 0.5
@@ -47,9 +49,15 @@ def load_settings(environ: dict[str, str] | None = None) -> RuntimeSettings:
         raise ConfigError(
             f"LAB_LAMBDA_WORKER={worker!r} is not a worker: use one of {', '.join(WORKERS)}."
         )
+    if worker == "awslambdaric" and importlib.util.find_spec("awslambdaric") is None:
+        raise ConfigError(
+            "LAB_LAMBDA_WORKER=awslambdaric but awslambdaric is not installed: install it with "
+            "`pip install awslambdaric` (Linux only), or unset LAB_LAMBDA_WORKER."
+        )
     return RuntimeSettings(
         worker=worker,
         max_environments_per_function=int(_number(env, "LAB_LAMBDA_MAX_ENVIRONMENTS", 10, 1)),
+        max_idle_environments=int(_number(env, "LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS", 20, 0)),
         idle_seconds=_number(env, "LAB_LAMBDA_IDLE_SECONDS", 300.0, 0.1),
         pending_seconds=_number(env, "LAB_LAMBDA_PENDING_SECONDS", 0.0, 0.0),
         async_retry_base_seconds=_number(env, "LAB_LAMBDA_ASYNC_RETRY_SECONDS", 0.5, 0.0),
