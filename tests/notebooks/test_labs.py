@@ -26,7 +26,7 @@ def lab_path(name: str) -> Path:
 
 
 def test_there_are_solution_notebooks() -> None:
-    assert {"00_setup"} <= set(NAMES)
+    assert {"00_setup", "01_dynamodb_basics", "02_streams"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -73,6 +73,15 @@ def test_lab_holds_no_outputs_and_no_solution_text(name: str) -> None:
 def test_solution_follows_the_exercise_rules(name: str) -> None:
     solution = notebooks.read(ROOT / "solutions" / f"{name}.ipynb")
     assert notebooks.lint_solution(solution, name) == []
+
+
+def test_there_are_at_least_seven_exercises() -> None:
+    numbers = {
+        exercise.number
+        for path in SOLUTIONS
+        for exercise in notebooks.exercises_of(notebooks.read(path), path.stem)
+    }
+    assert len(numbers) >= 7, sorted(numbers)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -106,8 +106,14 @@ def execute(
     try:
         client.execute(env={**os.environ, **env})
     except CellExecutionError as exc:
+        failed = next(
+            (index for index, cell in enumerate(nb.cells)
+             if any(output.get("output_type") == "error" for output in cell.get("outputs", []))),
+            None,
+        )
         raise LabError(
-            f"a cell failed ({exc.ename}: {exc.evalue}); run the notebook in JupyterLab to see it"
+            f"cell {failed} failed ({exc.ename}: {exc.evalue}); "
+            "run the notebook in JupyterLab to see it"
         ) from None
     seconds = time.perf_counter() - started
     result = RunResult(nb, seconds)

@@ -238,20 +238,38 @@ class Change:
     def changes(self) -> dict[str, tuple[Any, Any]]:
         return image_changes(self.old, self.new)
 
-    def summary(self) -> str:
-        """``MODIFY RecordID=1: PlayerName Alice -> Alison`` (or the event and keys alone)."""
-        key = ", ".join(f"{k}={tables.format_value(v)}" for k, v in self.keys.items())
+    def what_changed(self) -> str:
+        """``PlayerName Alice -> Alison``; a new or deleted item's attributes; keys only."""
         if self.old is None and self.new is None:
-            return f"{self.event} {key}"
+            return "(keys only)"
+
+        def listed(image: Mapping[str, Any]) -> str:
+            return ", ".join(
+                f"{name}={tables.format_value(value)}"
+                for name, value in image.items() if name not in self.keys
+            )
+
+        if self.old is None:
+            return f"new item: {listed(self.new or {})}"
+        if self.new is None:
+            return f"deleted item: {listed(self.old)}"
         parts = []
         for name, (before, after) in self.changes.items():
             if name in self.keys:
                 continue
-            parts.append(
-                f"{name} {tables.format_value(before) if before is not None else '-'}"
-                f" -> {tables.format_value(after) if after is not None else '-'}"
-            )
-        return f"{self.event} {key}: " + ("; ".join(parts) if parts else "(keys only)")
+            if name not in self.old:
+                parts.append(f"{name} added: {tables.format_value(after)}")
+            elif name not in self.new:
+                parts.append(f"{name} removed (was {tables.format_value(before)})")
+            else:
+                was, now = tables.format_value(before), tables.format_value(after)
+                parts.append(f"{name} {was} -> {now}")
+        return "; ".join(parts) if parts else "(nothing)"
+
+    def summary(self) -> str:
+        """``MODIFY RecordID=1: PlayerName Alice -> Alison``."""
+        key = ", ".join(f"{k}={tables.format_value(v)}" for k, v in self.keys.items())
+        return f"{self.event} {key}: {self.what_changed()}"
 
 
 def decode(record: Mapping[str, Any]) -> Change:

@@ -4,16 +4,16 @@ The widget polls ``FilterLogEvents`` from a background thread and appends new
 lines to a ``<pre>`` block, so a learner can invoke a function (or write to a
 table that triggers it) in the next cell and watch START, the function's
 output and REPORT arrive. The thread only assigns widget values; it never
-prints (output from a thread lands in whatever cell runs at that moment). With
-``LAB_TEST_MODE=1`` the loop runs a bounded number of steps, is joined before
-the cell ends, and the cell shows a static snapshot instead of a live widget.
+prints (output from a thread lands in whatever cell runs at that moment).
+Headless (``LAB_TEST_MODE=1``, or no IPython kernel) the loop runs a bounded
+number of steps, is joined before the cell ends, and the cell shows a static
+snapshot instead of a live widget.
 """
 
 from __future__ import annotations
 
 import atexit
 import html
-import os
 import threading
 import time
 import weakref
@@ -23,18 +23,13 @@ import ipywidgets as widgets
 
 from .. import logs
 from ..session import Lab
+from .mode import headless
 
-TEST_MODE_VARIABLE = "LAB_TEST_MODE"
-TEST_MODE_STEPS = 3
+HEADLESS_STEPS = 3
 AWS_INTERVAL = 5.0
 MAX_BACKOFF = 60.0
 DEFAULT_MAX_LINES = 200
 _running: weakref.WeakSet[LogTail] = weakref.WeakSet()
-
-
-def test_mode() -> bool:
-    """True when notebooks run headless (nbval, CI): bounded loops and static output."""
-    return os.environ.get(TEST_MODE_VARIABLE, "").strip() not in ("", "0", "false", "False")
 
 
 class LogTail:
@@ -49,6 +44,7 @@ class LogTail:
         since: int | None = None,
         interval: float | None = None,
         max_lines: int = DEFAULT_MAX_LINES,
+        headless_mode: bool | None = None,
     ) -> None:
         self.lab = lab
         self.function_name = lab.name(name)
@@ -59,6 +55,7 @@ class LogTail:
             0.5 if lab.backend == "local" else AWS_INTERVAL
         )
         self.max_lines = max_lines
+        self.headless = headless() if headless_mode is None else headless_mode
         self.lines: list[str] = []
         self.error: str | None = None
         self._failures = 0
@@ -121,11 +118,11 @@ class LogTail:
             self._status.value = f"stopped; {len(self.lines)} lines"
 
     def start(self, steps: int | None = None) -> LogTail:
-        """Start polling in the background (``steps`` bounds it; test mode bounds and joins)."""
+        """Start polling in the background (``steps`` bounds it; headless bounds and joins)."""
         if self._thread and self._thread.is_alive():
             return self
-        if test_mode() and steps is None:
-            steps = TEST_MODE_STEPS
+        if self.headless and steps is None:
+            steps = HEADLESS_STEPS
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._loop, args=(steps,), name=f"log-tail {self.function_name}", daemon=True
@@ -133,7 +130,7 @@ class LogTail:
         _running.add(self)
         self._status.value = "watching"
         self._thread.start()
-        if test_mode():
+        if self.headless:
             self._thread.join()
         return self
 
@@ -163,7 +160,7 @@ class LogTail:
         return "\n".join([header, *(self.lines or ["(no log lines yet)"])])
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        if test_mode():
+        if self.headless:
             return {
                 "text/plain": self.snapshot(),
                 "text/html": f"<b>{html.escape(self._title.value)}</b>{self._render_lines()}",
@@ -179,7 +176,7 @@ def _event_key(event: logs.Event) -> str:
 def show_log_tail(lab: Lab, name: str, **kwargs: Any) -> LogTail:
     """A started log tail for ``lab.name(name)``: make it the last expression of a cell.
 
-    It shows itself as the live widget; in test mode its bounded steps have
+    It shows itself as the live widget; headless, its bounded steps have
     already run when the cell shows it, as a static snapshot.
     """
     return LogTail(lab, name, **kwargs).start()

@@ -62,13 +62,10 @@ def test_old_lines_are_dropped_beyond_max_lines(lab: Lab) -> None:
     assert tail.lines == ["line 7", "line 8", "line 9"]
 
 
-def test_the_live_loop_follows_new_events_and_stops(
-    lab: Lab, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("LAB_TEST_MODE", raising=False)
+def test_the_live_loop_follows_new_events_and_stops(lab: Lab) -> None:
     name = f"tail-{uuid.uuid4().hex[:8]}"
     changed = threading.Event()
-    tail = log_tail.LogTail(lab, name, since=0, interval=0.05)
+    tail = log_tail.LogTail(lab, name, since=0, interval=0.05, headless_mode=False)
     tail._body.observe(lambda change: changed.set(), names="value")
     tail.start()
     try:
@@ -82,9 +79,11 @@ def test_the_live_loop_follows_new_events_and_stops(
     assert "application/vnd.jupyter.widget-view+json" in tail._repr_mimebundle_()
 
 
-def test_stop_all_ends_every_running_tail(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LAB_TEST_MODE", raising=False)
-    tails = [log_tail.LogTail(lab, f"tail-{i}", interval=0.05).start() for i in range(2)]
+def test_stop_all_ends_every_running_tail(lab: Lab) -> None:
+    tails = [
+        log_tail.LogTail(lab, f"tail-{i}", interval=0.05, headless_mode=False).start()
+        for i in range(2)
+    ]
     assert all(t.running for t in tails)
     log_tail.stop_all()
     assert not any(t.running for t in tails)
