@@ -70,6 +70,9 @@ def test_running_the_cell_again_updates_code_and_settings(lab: Lab) -> None:
     functions.deploy_function(lab, "fn-update", HELLO)
     same = functions.deploy_function(lab, "fn-update", HELLO)
     assert same.action == "unchanged"
+    wider = functions.deploy_function(lab, "fn-update", HELLO, queues=["dlq"])
+    assert wider.action == "updated", "a new permission is a change"
+    assert "SendToQueues" in str(wider.policy)
 
     new_code = HELLO + "    return 'v2'\n"
     updated = functions.deploy_function(

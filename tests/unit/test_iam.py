@@ -66,10 +66,10 @@ def test_permissions_boundary_comes_from_the_environment() -> None:
 def test_role_is_created_tagged_and_converges_to_the_policy(lab: Lab) -> None:
     name = lab.name("iam-probe")
     first = iam.execution_policy(lab, name, tables=["A"])
-    arn, created = iam.ensure_execution_role(
+    arn, status = iam.ensure_execution_role(
         lab, name, first, boundary="arn:aws:iam::123456789012:policy/LabBoundary"
     )
-    assert created and arn.endswith(f":role/{name}-role")
+    assert status == "created" and arn.endswith(f":role/{name}-role")
     role = lab.iam.get_role(RoleName=f"{name}-role")["Role"]
     assert role["AssumeRolePolicyDocument"] == iam.trust_policy()
     assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith("policy/LabBoundary")
@@ -77,8 +77,9 @@ def test_role_is_created_tagged_and_converges_to_the_policy(lab: Lab) -> None:
     assert tags == iam.lab_tags(lab)
 
     second = iam.execution_policy(lab, name)  # the table was removed from the cell
-    again, created = iam.ensure_execution_role(lab, name, second)
-    assert (again, created) == (arn, False)
+    again, status = iam.ensure_execution_role(lab, name, second)
+    assert (again, status) == (arn, "updated")
+    assert iam.ensure_execution_role(lab, name, second) == (arn, "unchanged")
     stored = lab.iam.get_role_policy(RoleName=f"{name}-role", PolicyName="streamlab-execution")
     document = stored["PolicyDocument"]
     if isinstance(document, str):

@@ -190,7 +190,7 @@ def deploy_function(
         topics=[lab.name(t) for t in topics],
         statements=statements,
     )
-    role_arn, _ = iam.ensure_execution_role(
+    role_arn, role_status = iam.ensure_execution_role(
         lab, function_name, policy, boundary=iam.permissions_boundary()
     )
     wanted = {
@@ -222,6 +222,8 @@ def deploy_function(
         action = "created"
     else:
         action = _update(lab, function_name, current, package, wanted, sleep)
+        if role_status != "unchanged":
+            action = "updated"  # new permissions are a change to the function too
     configuration = client.get_function_configuration(FunctionName=function_name)
     configuration.pop("ResponseMetadata", None)
     return Deployment(configuration=configuration, action=action, role_arn=role_arn, policy=policy)

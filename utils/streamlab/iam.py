@@ -194,8 +194,9 @@ def ensure_execution_role(
     policy: Mapping[str, Any],
     *,
     boundary: str | None = None,
-) -> tuple[str, bool]:
-    """Create or update the function's role; returns its ARN and whether it is new.
+) -> tuple[str, str]:
+    """Create or update the function's role; returns its ARN and ``created``, ``updated`` or
+    ``unchanged`` (for the permissions).
 
     Idempotent, so running a deploy cell again converges the role to the
     policy in that cell (a permission removed from the cell is removed from
@@ -204,7 +205,7 @@ def ensure_execution_role(
     iam = lab.iam
     name = role_name_for(function_name)
     trust = json.dumps(trust_policy())
-    created = False
+    status = "unchanged"
     try:
         role = iam.get_role(RoleName=name)["Role"]
     except iam.exceptions.NoSuchEntityException:
@@ -217,15 +218,28 @@ def ensure_execution_role(
         if boundary:
             kwargs["PermissionsBoundary"] = boundary
         role = iam.create_role(**kwargs)["Role"]
-        created = True
+        status = "created"
     else:
         iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
         if boundary:
             iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary)
+        if _inline_policy(lab, name) != policy:
+            status = "updated"
     iam.put_role_policy(
         RoleName=name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=json.dumps(policy)
     )
-    return role["Arn"], created
+    return role["Arn"], status
+
+
+def _inline_policy(lab: Lab, role_name: str) -> Any:
+    """The role's current execution policy as a dict (None when it has none)."""
+    try:
+        document = lab.iam.get_role_policy(RoleName=role_name, PolicyName=EXECUTION_POLICY_NAME)[
+            "PolicyDocument"
+        ]
+    except lab.iam.exceptions.NoSuchEntityException:
+        return None
+    return json.loads(document) if isinstance(document, str) else document
 
 
 def delete_execution_role(lab: Lab, function_name: str) -> bool:
