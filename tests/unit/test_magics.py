@@ -89,3 +89,13 @@ def test_what_the_magic_deployed_runs_when_invoked(shell: InteractiveShell, lab:
     shell.run_cell(f"%%lambda_function magic-run --table Scores\n{CELL}").raise_error()
     response = invoke.invoke(lab, "magic-run", show_log=False)
     assert response["Payload"] == lab.name("Scores")
+
+
+def test_the_only_change_ipython_makes_is_a_final_newline(
+    shell: InteractiveShell, lab: Lab
+) -> None:
+    streamlab.load_ipython_extension(shell)
+    body = "def lambda_handler(event, context):\n    return 'no newline at the end'"
+    shell.run_cell(f"%%lambda_function magic-newline\n{body}").raise_error()
+    config = lab.lambda_.get_function_configuration(FunctionName=lab.name("magic-newline"))
+    assert config["CodeSha256"] == functions.code_sha256(functions.build_zip(body + "\n"))

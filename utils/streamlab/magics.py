@@ -1,7 +1,8 @@
 """``%%lambda_function``: a notebook cell whose text is deployed as a Lambda function.
 
 The learner writes ordinary Python below the magic line (JupyterLab keeps the
-syntax highlighting), and the cell's text is exactly what Lambda runs::
+syntax highlighting), and the cell's text is exactly what Lambda runs (IPython
+only ends it with a newline when the cell has none)::
 
     %%lambda_function hello --timeout 5 --table GameRecords
     def lambda_handler(event, context):
