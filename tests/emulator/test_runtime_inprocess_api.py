@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from lambda_helpers import deploy
@@ -17,8 +18,11 @@ from werkzeug.serving import make_server
 
 
 @pytest.fixture(scope="module")
-def inprocess_lab() -> Iterator[Lab]:
-    """An emulator served from this test process, so ``runtime.invoke`` can be called."""
+def inprocess_lab(state_dir: Path) -> Iterator[Lab]:
+    """An emulator served from this test process, so ``runtime.invoke`` can be called.
+
+    ``state_dir`` keeps its unpacked code in the test session's private folder.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -26,7 +26,10 @@ def test_table_created_here_is_seen_from_another_process(lab: Lab, emulator: str
     )
     output = subprocess.run(
         [sys.executable, "-c", script],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
         env={**__import__("os").environ, "LAB_ENDPOINT": emulator},
     ).stdout
     assert json.loads(output) == {"id": {"S": "from-parent"}}
