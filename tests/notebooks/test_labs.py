@@ -131,3 +131,15 @@ def test_python3_kernel_is_this_environment(emulator: str, tmp_path: Path) -> No
         f"kernel python3 runs {printed}, not {sys.prefix}: a kernelspec named python3 elsewhere "
         "(see `jupyter kernelspec list`) shadows this environment's"
     )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_lab_has_a_guide_page_with_every_exercise(name: str) -> None:
+    page = ROOT / "lab_guide" / f"{name}.md"
+    assert page.exists(), f"lab_guide/{name}.md is missing"
+    text = page.read_text(encoding="utf-8")
+    for heading in ("## Objectives", "## How you know it worked", "## What differs on real AWS",
+                    "## Instructor notes"):
+        assert heading in text, f"lab_guide/{name}.md lacks {heading!r}"
+    for exercise in notebooks.exercises_of(notebooks.read(ROOT / "solutions" / f"{name}.ipynb")):
+        assert f"### {exercise.number} " in text, f"no hint for {exercise.number} in {page.name}"
