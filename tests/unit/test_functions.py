@@ -207,3 +207,14 @@ def test_the_emulator_really_reports_pending_without_the_wait(slow_lab: Lab) -> 
     )
     state = slow_lab.lambda_.get_function_configuration(FunctionName="fn-raw")["State"]
     assert state == "Pending"
+
+
+def test_starting_afresh_keeps_the_role_and_can_drop_the_logs(lab: Lab) -> None:
+    functions.deploy_function(lab, "fn-afresh", HELLO)
+    invoke.invoke(lab, "fn-afresh", show_log=False)
+    group = f"/aws/lambda/{lab.name('fn-afresh')}"
+    assert lab.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert functions.delete_function(lab, "fn-afresh", delete_role=False, delete_logs=True)
+    assert not lab.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert lab.iam.get_role(RoleName=f"{lab.name('fn-afresh')}-role")["Role"]
+    assert functions.delete_function(lab, "fn-afresh", delete_logs=True) is False

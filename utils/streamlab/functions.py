@@ -288,8 +288,15 @@ def _check_settings(timeout: int, memory: int) -> None:
         raise LabError(f"memory={memory} is outside Lambda's 128-10240 MB: use e.g. 128.")
 
 
-def delete_function(lab: Lab, name: str, *, delete_role: bool = True) -> bool:
-    """Delete the function (and its execution role); False when it did not exist."""
+def delete_function(
+    lab: Lab, name: str, *, delete_role: bool = True, delete_logs: bool = False
+) -> bool:
+    """Delete the function (and its execution role, and its log group); False if it was not there.
+
+    Lambda keeps a deleted function's log group; a lab that starts afresh deletes it
+    too, so that what it finds in the logs is from this run only. Keeping the role
+    spares a re-run the wait for a new role to propagate on AWS.
+    """
     function_name = lab.name(name)
     client = lab.lambda_
     try:
@@ -299,4 +306,9 @@ def delete_function(lab: Lab, name: str, *, delete_role: bool = True) -> bool:
         existed = False
     if delete_role:
         iam.delete_execution_role(lab, function_name)
+    if delete_logs:
+        try:
+            lab.logs.delete_log_group(logGroupName=f"/aws/lambda/{function_name}")
+        except lab.logs.exceptions.ResourceNotFoundException:
+            pass
     return existed
