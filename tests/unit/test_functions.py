@@ -218,3 +218,13 @@ def test_starting_afresh_keeps_the_role_and_can_drop_the_logs(lab: Lab) -> None:
     assert not lab.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     assert lab.iam.get_role(RoleName=f"{lab.name('fn-afresh')}-role")["Role"]
     assert functions.delete_function(lab, "fn-afresh", delete_logs=True) is False
+
+
+def test_lab_permissions_boundary_is_put_on_the_role(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    boundary = f"arn:aws:iam::{lab.account_id}:policy/LabBoundary"
+    monkeypatch.setenv("LAB_PERMISSIONS_BOUNDARY", boundary)
+    deployment = functions.deploy_function(lab, "fn-bounded", HELLO)
+    role = lab.iam.get_role(RoleName=deployment.role_arn.rsplit("/", 1)[-1])["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
