@@ -18,6 +18,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import botocore.config
@@ -140,9 +141,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def private_emulator(**environment: str) -> Iterator[Lab]:
-    """A second emulator started with extra environment variables, stopped afterwards."""
+def private_emulator(state_dir: Path, **environment: str) -> Iterator[Lab]:
+    """A second emulator started with extra environment variables, stopped afterwards.
+
+    ``state_dir`` (the session fixture) keeps its pid, log and code files out of
+    the learner's ``~/.streamlab``.
+    """
     port = _free_port()
+    environment = {**environment, "LAB_STATE_DIR": str(state_dir)}
     saved = {key: os.environ.get(key) for key in environment}
     os.environ.update(environment)
     try:

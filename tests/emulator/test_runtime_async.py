@@ -137,3 +137,24 @@ def test_retry_that_succeeds_goes_to_on_success_through_sns(lab: Lab) -> None:
     assert record["requestContext"]["approximateInvokeCount"] == 2
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
     assert record["responsePayload"] == {"attempts": 2}
+
+
+def test_a_second_put_of_the_event_invoke_config_replaces_the_first(lab: Lab) -> None:
+    table = _table(lab)
+    name = deploy(lab, COUNTING.format(table=table))
+    _, old_arn = _queue(lab)
+    url, new_arn = _queue(lab)
+    for arn in (old_arn, new_arn):
+        lab.lambda_.put_function_event_invoke_config(
+            FunctionName=name,
+            MaximumRetryAttempts=0,
+            DestinationConfig={"OnFailure": {"Destination": arn}},
+        )
+    config = lab.lambda_.get_function_event_invoke_config(FunctionName=name)
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == new_arn
+    lab.lambda_.invoke(
+        FunctionName=name,
+        InvocationType="Event",
+        Payload=json.dumps({"id": "p1", "succeed_on": 99}).encode(),
+    )
+    assert _receive_one(lab, url)["requestContext"]["condition"] == "RetriesExhausted"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from lambda_helpers import deploy, invoke, log_messages, private_emulator
@@ -34,8 +36,8 @@ def handler(event, context):
 
 
 @pytest.fixture(scope="module")
-def ric_lab() -> Lab:
-    with private_emulator(LAB_LAMBDA_WORKER="awslambdaric") as lab:
+def ric_lab(state_dir: Path) -> Iterator[Lab]:
+    with private_emulator(state_dir, LAB_LAMBDA_WORKER="awslambdaric") as lab:
         yield lab
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import psutil
 import pytest
 from botocore.exceptions import ClientError
-from lambda_helpers import deploy, invoke, lambda_without_retries
+from lambda_helpers import deploy, invoke, lambda_without_retries, wait_for
 
 from streamlab.session import Lab
 
@@ -166,3 +169,27 @@ def test_memory_over_memory_size_kills_the_environment(lab: Lab) -> None:
         "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
     }
     assert "\tStatus: error\tError Type: Runtime.OutOfMemory\t\n" in response["log"]
+
+
+def test_timeout_also_ends_processes_the_handler_started(lab: Lab, tmp_path: Path) -> None:
+    source = (
+        "import subprocess, sys, time\n"
+        "def handler(event, context):\n"
+        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "    with open(event['pid_file'], 'w') as f:\n"
+        "        f.write(str(child.pid))\n"
+        "    time.sleep(30)\n"
+    )
+    name = deploy(lab, source, Timeout=1)
+    pid_file = tmp_path / "child.pid"
+    body = invoke(lab, name, {"pid_file": str(pid_file)})["body"]
+    assert body["errorType"] == "Sandbox.Timedout"
+    child = int(pid_file.read_text())
+    wait_for(lambda: not _alive(child), timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

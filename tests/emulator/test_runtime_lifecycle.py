@@ -142,14 +142,32 @@ def test_deleted_function_ends_its_environments(lab: Lab) -> None:
     wait_for(lambda: not psutil.pid_exists(pid), timeout=20)
 
 
-def test_idle_environments_are_reaped() -> None:
-    with private_emulator(LAB_LAMBDA_IDLE_SECONDS="0.5") as lab:
+def test_idle_environments_are_reaped(state_dir: Path) -> None:
+    with private_emulator(state_dir, LAB_LAMBDA_IDLE_SECONDS="0.5") as lab:
         name = deploy(lab, COUNTER)
         first = invoke(lab, name)["body"]
         wait_for(lambda: not psutil.pid_exists(first["pid"]))
         again = invoke(lab, name, LogType="Tail")
         assert again["body"]["count"] == 1
         assert "Init Duration" in again["log"]
+
+
+def test_least_recently_used_idle_environments_beyond_the_cap_are_stopped(state_dir: Path) -> None:
+    with private_emulator(state_dir, LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS="1") as lab:
+        older, newer = deploy(lab, COUNTER), deploy(lab, COUNTER)
+        older_pid = invoke(lab, older)["body"]["pid"]
+        newer_pid = invoke(lab, newer)["body"]["pid"]
+        wait_for(lambda: not _alive(older_pid))
+        assert _alive(newer_pid)
+        assert invoke(lab, newer)["body"]["count"] == 2  # still warm
+        assert invoke(lab, older)["body"]["count"] == 1  # cold again
+
+
+def test_workers_end_when_the_emulator_stops(state_dir: Path) -> None:
+    with private_emulator(state_dir) as lab:
+        pid = invoke(lab, deploy(lab, COUNTER))["body"]["pid"]
+        assert _alive(pid)
+    wait_for(lambda: not _alive(pid), timeout=10)
 
 
 def _emulator_pid(lab: Lab) -> int:
@@ -163,8 +181,8 @@ def _emulator_pid(lab: Lab) -> int:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX; Windows uses a process wait")
-def test_no_orphan_workers_when_the_emulator_is_killed(tmp_path: Path) -> None:
-    with private_emulator() as lab:
+def test_no_orphan_workers_when_the_emulator_is_killed(tmp_path: Path, state_dir: Path) -> None:
+    with private_emulator(state_dir) as lab:
         idle_pid = invoke(lab, deploy(lab, COUNTER))["body"]["pid"]
         busy = deploy(lab, GATED + PID_FILE, Timeout=60)
         pid_file = tmp_path / "busy.pid"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from lambda_helpers import deploy, invoke, private_emulator, role_arn, unique, zip_source
 
@@ -36,9 +39,9 @@ def test_update_answers_in_progress_and_the_updated_waiter_returns(lab: Lab) -> 
 
 
 @pytest.fixture(scope="module")
-def slow_lab() -> Lab:
+def slow_lab(state_dir: Path) -> Iterator[Lab]:
     """An emulator whose functions stay Pending (and updates InProgress) for 4 s."""
-    with private_emulator(LAB_LAMBDA_PENDING_SECONDS="4") as lab:
+    with private_emulator(state_dir, LAB_LAMBDA_PENDING_SECONDS="4") as lab:
         yield lab
 
 

@@ -51,7 +51,8 @@ def test_lab_holds_no_outputs_and_no_solution_text(name: str) -> None:
     assert "widgets" not in lab.metadata
     answers = [
         line.strip()
-        for cell in solution.cells if cell.cell_type == "code"
+        for cell in solution.cells
+        if cell.cell_type == "code"
         for block in notebooks.solution_blocks(cell.source)
         for line in block.split("\n")
         if len(line.strip()) > 12 and not line.strip().startswith("#")
@@ -92,13 +93,17 @@ def test_running_a_lab_fails_only_at_stubs_and_their_checks(
     record_property("notebook", f"labs/{name}.ipynb")
     lab = notebooks.read(lab_path(name))
     stub_cells = {
-        index for index, cell in enumerate(lab.cells)
+        index
+        for index, cell in enumerate(lab.cells)
         if cell.cell_type == "code" and "raise streamlab.ExerciseNotDone(" in cell.source
     }
     top_level_stubs = {
-        index for index in stub_cells
-        if any(line.startswith("raise streamlab.ExerciseNotDone(")
-               for line in lab.cells[index].source.split("\n"))
+        index
+        for index in stub_cells
+        if any(
+            line.startswith("raise streamlab.ExerciseNotDone(")
+            for line in lab.cells[index].source.split("\n")
+        )
     }
     check_cells = {
         index for index, cell in enumerate(lab.cells) if notebooks.checked_exercises(cell)
@@ -108,15 +113,19 @@ def test_running_a_lab_fails_only_at_stubs_and_their_checks(
         lab, env={"LAB_PREFIX": f"labrun{name[:2]}-"}, cwd=ROOT / "labs", allow_errors=True
     )
     failed = {cell.index: cell for cell in result.failures}
-    unexpected = {i: f"{c.error_name}: {c.error_value}" for i, c in failed.items()
-                  if i not in stub_cells | check_cells or c.error_name != "ExerciseNotDone"}
+    unexpected = {
+        i: f"{c.error_name}: {c.error_value}"
+        for i, c in failed.items()
+        if i not in stub_cells | check_cells or c.error_name != "ExerciseNotDone"
+    }
     assert not unexpected, f"labs/{name}.ipynb: cells failed other than at stubs: {unexpected}"
     assert top_level_stubs <= set(failed), "every stub cell says the exercise is not done"
     assert check_cells <= set(failed), "every check after an undone exercise says so"
     for index in check_cells:
         numbers = notebooks.checked_exercises(lab.cells[index])
-        assert any(f"Exercise {number} is not done yet" in failed[index].error_value
-                   for number in numbers), failed[index].error_value
+        assert any(
+            f"Exercise {number} is not done yet" in failed[index].error_value for number in numbers
+        ), failed[index].error_value
 
 
 def test_python3_kernel_is_this_environment(emulator: str, tmp_path: Path) -> None:
@@ -139,8 +148,12 @@ def test_each_lab_has_a_guide_page_with_every_exercise(name: str) -> None:
     page = ROOT / "lab_guide" / f"{name}.md"
     assert page.exists(), f"lab_guide/{name}.md is missing"
     text = page.read_text(encoding="utf-8")
-    for heading in ("## Objectives", "## How you know it worked", "## What differs on real AWS",
-                    "## Instructor notes"):
+    for heading in (
+        "## Objectives",
+        "## How you know it worked",
+        "## What differs on real AWS",
+        "## Instructor notes",
+    ):
         assert heading in text, f"lab_guide/{name}.md lacks {heading!r}"
     for exercise in notebooks.exercises_of(notebooks.read(ROOT / "solutions" / f"{name}.ipynb")):
         assert f"### {exercise.number} " in text, f"no hint for {exercise.number} in {page.name}"

@@ -41,7 +41,11 @@ def test_live_viewer_in_a_kernel_displays_first_and_never_prints(
     emulator: str, tmp_path: Path
 ) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(source.strip()) for source in CELLS]
     result = execute(nb, env={"LAB_TEST_MODE": "0"}, cwd=tmp_path, allow_errors=False)
     cells = result.notebook.cells

@@ -51,8 +51,9 @@ def test_table_ready_passes_fails_on_keys_and_on_absence(lab: Lab, capsys) -> No
         checks.table_ready(lab, name, exercise="9.4", hash_key=("Customer#", "N"))
     tables.create_table(lab, name, hash_key=("Customer#", "N"))
     with pytest.raises(CheckFailed, match=r"has keys HASH Customer# \(N\).*RANGE Order#"):
-        checks.table_ready(lab, name, exercise="9.4", hash_key=("Customer#", "N"),
-                           range_key=("Order#", "N"))
+        checks.table_ready(
+            lab, name, exercise="9.4", hash_key=("Customer#", "N"), range_key=("Order#", "N")
+        )
     checks.table_ready(lab, name, exercise="9.4", hash_key=("Customer#", "N"))
     assert capsys.readouterr().out.startswith("PASS 9.4: table UnitCheckOrders is ACTIVE")
 
@@ -60,7 +61,8 @@ def test_table_ready_passes_fails_on_keys_and_on_absence(lab: Lab, capsys) -> No
 def test_table_ready_rejects_provisioned_capacity(lab: Lab) -> None:
     name = lab.name("UnitCheckProvisioned")
     lab.dynamodb.create_table(
-        TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
     )
@@ -74,8 +76,9 @@ def test_item_matches_checks_values_absence_and_types(lab: Lab, capsys) -> None:
     expect = {"expected": {"PlayerName": "Bob"}, "absent": ["NickName"], "types": {"Badges": "SS"}}
     with pytest.raises(CheckFailed, match="no item with key"):
         checks.item_matches(lab, name, {"RecordID": 2}, exercise="9.6", **expect)
-    tables.put_items(lab, name, [{"RecordID": 2, "PlayerName": "Bob", "NickName": "B",
-                                  "Badges": ["a"]}])
+    tables.put_items(
+        lab, name, [{"RecordID": 2, "PlayerName": "Bob", "NickName": "B", "Badges": ["a"]}]
+    )
     with pytest.raises(CheckFailed, match="should not have it"):
         checks.item_matches(lab, name, {"RecordID": 2}, exercise="9.6", **expect)
     tables.put_items(lab, name, [{"RecordID": 2, "PlayerName": "Bob", "Badges": ["a"]}])
@@ -98,7 +101,8 @@ def orders(lab: Lab) -> str:
 def test_query_check_accepts_a_query_in_range_key_order(lab: Lab, orders: str, capsys) -> None:
     def orders_of(customer):
         return lab.dynamodb.query(
-            TableName=orders, KeyConditionExpression="#c = :c",
+            TableName=orders,
+            KeyConditionExpression="#c = :c",
             ExpressionAttributeNames={"#c": "Customer#"},
             ExpressionAttributeValues={":c": {"N": str(customer)}},
         )
@@ -110,7 +114,8 @@ def test_query_check_accepts_a_query_in_range_key_order(lab: Lab, orders: str, c
 def test_query_check_rejects_a_scan_in_disguise(lab: Lab, orders: str) -> None:
     def orders_of(customer):
         return lab.dynamodb.scan(
-            TableName=orders, FilterExpression="#c = :c",
+            TableName=orders,
+            FilterExpression="#c = :c",
             ExpressionAttributeNames={"#c": "Customer#"},
             ExpressionAttributeValues={":c": {"N": str(customer)}},
         )
@@ -122,14 +127,16 @@ def test_query_check_rejects_a_scan_in_disguise(lab: Lab, orders: str) -> None:
 def test_errors_in_the_learners_function_are_one_line(lab: Lab, orders: str) -> None:
     def orders_of(customer):  # a typo in the table name
         return lab.dynamodb.query(
-            TableName=orders + "s", KeyConditionExpression="#c = :c",
+            TableName=orders + "s",
+            KeyConditionExpression="#c = :c",
             ExpressionAttributeNames={"#c": "Customer#"},
             ExpressionAttributeValues={":c": {"N": str(customer)}},
         )
 
     with pytest.raises(CheckFailed, match=r"orders_of raised ResourceNotFoundException: .*Hint: "):
-        checks.query_by_hash_key(lab, orders, orders_of, exercise="9.7", values=[1],
-                                 hint="check the table name")
+        checks.query_by_hash_key(
+            lab, orders, orders_of, exercise="9.7", values=[1], hint="check the table name"
+        )
 
 
 def test_a_stub_inside_the_function_says_not_done_yet(lab: Lab, orders: str) -> None:
@@ -151,13 +158,15 @@ def test_scan_check_reports_items_read(lab: Lab, capsys) -> None:
 
     def high_scores(min_score):
         return lab.dynamodb.scan(
-            TableName=name, FilterExpression="Score >= :m",
+            TableName=name,
+            FilterExpression="Score >= :m",
             ExpressionAttributeValues={":m": {"N": str(min_score)}},
         )
 
     cases = {900: lambda item: item["Score"] >= 900}
     checks.scan_with_filter(lab, name, high_scores, exercise="9.8", cases=cases)
     assert "high_scores(900) returned 1 but read 2" in capsys.readouterr().out
+
     def no_filter(min_score):
         return lab.dynamodb.scan(TableName=name)
 

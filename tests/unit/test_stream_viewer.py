@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from streamlab import streams, tables
 from streamlab.session import Lab
 from streamlab.widgets import stream_viewer

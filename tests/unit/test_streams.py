@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from streamlab import streams, tables
 from streamlab.errors import LabError
 from streamlab.session import Lab
@@ -72,6 +73,7 @@ def test_read_from_a_sequence_number_or_latest(lab: Lab) -> None:
     second = records[1]["dynamodb"]["SequenceNumber"]
     at = streams.read_records(lab, arn, position="AT_SEQUENCE_NUMBER", sequence_number=second)
     after = streams.read_records(lab, arn, position="AFTER_SEQUENCE_NUMBER", sequence_number=second)
+
     def ids(records):
         return [r["dynamodb"]["Keys"]["RecordID"]["N"] for r in records]
 
@@ -87,10 +89,15 @@ def test_read_from_a_sequence_number_or_latest(lab: Lab) -> None:
 def test_reading_spans_every_shard_parents_first(lab: Lab, monkeypatch) -> None:
     """Two shards (a closed parent and its child), as AWS has after a split."""
     shards = [
-        {"ShardId": "child", "ParentShardId": "parent",
-         "SequenceNumberRange": {"StartingSequenceNumber": "300"}},
-        {"ShardId": "parent",
-         "SequenceNumberRange": {"StartingSequenceNumber": "100", "EndingSequenceNumber": "200"}},
+        {
+            "ShardId": "child",
+            "ParentShardId": "parent",
+            "SequenceNumberRange": {"StartingSequenceNumber": "300"},
+        },
+        {
+            "ShardId": "parent",
+            "SequenceNumberRange": {"StartingSequenceNumber": "100", "EndingSequenceNumber": "200"},
+        },
     ]
     contents = {"parent": ["100", "200"], "child": ["300", "400"]}
 
@@ -105,8 +112,9 @@ def test_reading_spans_every_shard_parents_first(lab: Lab, monkeypatch) -> None:
             shard, kind = ShardIterator.split("|")
             if kind == "done":
                 return {"Records": [], "NextShardIterator": None if shard == "parent" else "x|done"}
-            records = [{"eventName": "INSERT", "dynamodb": {"SequenceNumber": n}}
-                       for n in contents[shard]]
+            records = [
+                {"eventName": "INSERT", "dynamodb": {"SequenceNumber": n}} for n in contents[shard]
+            ]
             return {"Records": records, "NextShardIterator": f"{shard}|done"}
 
     class FakeLab:
@@ -126,7 +134,9 @@ def test_image_changes_for_modify_insert_and_remove() -> None:
     old = {"RecordID": 1, "PlayerName": "Alice", "NickName": "A"}
     new = {"RecordID": 1, "PlayerName": "Alison", "Score": 5}
     assert streams.image_changes(old, new) == {
-        "PlayerName": ("Alice", "Alison"), "NickName": ("A", None), "Score": (None, 5)
+        "PlayerName": ("Alice", "Alison"),
+        "NickName": ("A", None),
+        "Score": (None, 5),
     }
     assert streams.image_changes(None, {"RecordID": 1}) == {"RecordID": (None, 1)}
     assert streams.image_changes({"RecordID": 1}, None) == {"RecordID": (1, None)}

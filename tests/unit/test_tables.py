@@ -22,11 +22,10 @@ def test_create_is_on_demand_active_and_idempotent(lab: Lab) -> None:
 
 def test_create_with_a_stream(lab: Lab) -> None:
     name = lab.name("UnitTablesStream")
-    description = tables.create_table(
-        lab, name, hash_key=("id", "N"), stream_view_type="KEYS_ONLY"
-    )
+    description = tables.create_table(lab, name, hash_key=("id", "N"), stream_view_type="KEYS_ONLY")
     assert description["StreamSpecification"] == {
-        "StreamEnabled": True, "StreamViewType": "KEYS_ONLY"
+        "StreamEnabled": True,
+        "StreamViewType": "KEYS_ONLY",
     }
 
 
@@ -50,18 +49,32 @@ def test_seed_data_is_the_workshops(lab: Lab) -> None:
     tables.seed_orders(lab, orders)
     tables.seed_orders(lab, orders)  # twice: still three orders
     by_id = {item["RecordID"]: item for item in tables.scan_all(lab, games)}
-    assert by_id[1] == {"RecordID": 1, "PlayerName": "Alice", "Score": 999,
-                        "NickName": "AliceTheMalice"}
+    assert by_id[1] == {
+        "RecordID": 1,
+        "PlayerName": "Alice",
+        "Score": 999,
+        "NickName": "AliceTheMalice",
+    }
     assert by_id[2] == {"RecordID": 2, "PlayerName": "Bob", "Score": 888}
-    products = sorted((o["Customer#"], o["Order#"], o["Product"])
-                      for o in tables.scan_all(lab, orders))
+    products = sorted(
+        (o["Customer#"], o["Order#"], o["Product"]) for o in tables.scan_all(lab, orders)
+    )
     assert products == [(1, 10, "Shoes"), (1, 11, "Toys"), (2, 11, "Pen")]
     assert tables.key_schema_of(tables.describe(lab, orders))["RANGE"] == ("Order#", "N")
 
 
 EVERY_TYPE = {
-    "s": "text", "n": 999, "f": 0.25, "b": b"\x00\x01", "yes": True, "nothing": None,
-    "ss": {"a", "b"}, "ns": {1, 2}, "bs": {b"x"}, "l": [1, "two", [3]], "m": {"k": {"n": 1}},
+    "s": "text",
+    "n": 999,
+    "f": 0.25,
+    "b": b"\x00\x01",
+    "yes": True,
+    "nothing": None,
+    "ss": {"a", "b"},
+    "ns": {1, 2},
+    "bs": {b"x"},
+    "l": [1, "two", [3]],
+    "m": {"k": {"n": 1}},
 }
 
 

@@ -19,4 +19,20 @@ __all__ = [
     "__version__",
     "connect",
     "load_config",
+    "load_ipython_extension",
+    "load_magics",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext streamlab``: registers the ``%%lambda_function`` cell magic."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def load_magics() -> None:
+    """Registers the kit's magics in the running notebook (a no-op outside IPython)."""
+    from .magics import load_magics as load
+
+    load()

@@ -298,20 +298,27 @@ def scan_with_filter(
 
 # -- streams -------------------------------------------------------------------------
 
+
 def stream_enabled(lab: Lab, table: str, *, exercise: str, view_type: str) -> None:
     """The table's stream is on, with ``view_type``."""
     description = tables.describe(lab, table)
     if description is None:
         fail(exercise, f"there is no table {table!r}.", "run the cells above this exercise first.")
     spec = description.get("StreamSpecification") or {}
-    hint = (f"lab.dynamodb.update_table(TableName=..., StreamSpecification="
-            f"{{'StreamEnabled': True, 'StreamViewType': '{view_type}'}})")
+    hint = (
+        f"lab.dynamodb.update_table(TableName=..., StreamSpecification="
+        f"{{'StreamEnabled': True, 'StreamViewType': '{view_type}'}})"
+    )
     if not spec.get("StreamEnabled"):
         fail(exercise, f"table {table!r} has no stream turned on.", hint)
     if spec.get("StreamViewType") != view_type:
-        fail(exercise, f"the stream's view type is {spec.get('StreamViewType')}, the exercise asks "
-             f"for {view_type}.", "a view type cannot change: turn the stream off "
-             "(StreamEnabled False), then on again with the right type.")
+        fail(
+            exercise,
+            f"the stream's view type is {spec.get('StreamViewType')}, the exercise asks "
+            f"for {view_type}.",
+            "a view type cannot change: turn the stream off "
+            "(StreamEnabled False), then on again with the right type.",
+        )
     passed(exercise, f"{table} has its stream on, view type {view_type}")
 
 
@@ -325,30 +332,48 @@ def reads_whole_stream(
     expected = streams.read_records(lab, arn)
     records = _call(exercise, function, arn, hint=hint)
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
-        fail(exercise, f"your function returned {type(records).__name__}, not a list of records.",
-             hint)
+        fail(
+            exercise,
+            f"your function returned {type(records).__name__}, not a list of records.",
+            hint,
+        )
     try:
         got = [record["dynamodb"]["SequenceNumber"] for record in records]
     except (KeyError, TypeError):
-        fail(exercise, "the list holds something other than stream records.",
-             "extend your list with page['Records'] from each get_records call.")
+        fail(
+            exercise,
+            "the list holds something other than stream records.",
+            "extend your list with page['Records'] from each get_records call.",
+        )
     wanted = [record["dynamodb"]["SequenceNumber"] for record in expected]
     if len(got) != len(set(got)):
-        fail(exercise, f"{len(got) - len(set(got))} record(s) appear more than once.",
-             "follow NextShardIterator instead of asking for a new TRIM_HORIZON iterator.")
+        fail(
+            exercise,
+            f"{len(got) - len(set(got))} record(s) appear more than once.",
+            "follow NextShardIterator instead of asking for a new TRIM_HORIZON iterator.",
+        )
     if sorted(got) != sorted(wanted):
-        fail(exercise, f"your function returned {len(got)} record(s); the stream holds "
-             f"{len(wanted)}.", hint)
+        fail(
+            exercise,
+            f"your function returned {len(got)} record(s); the stream holds {len(wanted)}.",
+            hint,
+        )
     events = ", ".join(record["eventName"] for record in expected)
     shard_count = len(streams.list_shards(lab, arn))
     passed(exercise, f"all {len(wanted)} records ({events}) from {shard_count} shard(s)")
 
 
 SAMPLE_IMAGE = {
-    "RecordID": {"N": "1"}, "PlayerName": {"S": "Alison"}, "Score": {"N": "999"},
-    "Ratio": {"N": "0.5"}, "Verified": {"BOOL": True}, "Coach": {"NULL": True},
-    "Badges": {"SS": ["first-win", "night-owl"]}, "Levels": {"L": [{"N": "1"}, {"S": "bonus"}]},
-    "Device": {"M": {"os": {"S": "android"}, "version": {"N": "14"}}}, "Avatar": {"B": b"PNG"},
+    "RecordID": {"N": "1"},
+    "PlayerName": {"S": "Alison"},
+    "Score": {"N": "999"},
+    "Ratio": {"N": "0.5"},
+    "Verified": {"BOOL": True},
+    "Coach": {"NULL": True},
+    "Badges": {"SS": ["first-win", "night-owl"]},
+    "Levels": {"L": [{"N": "1"}, {"S": "bonus"}]},
+    "Device": {"M": {"os": {"S": "android"}, "version": {"N": "14"}}},
+    "Avatar": {"B": b"PNG"},
 }
 
 
@@ -360,22 +385,37 @@ def image_function(function: Callable[[Any], Any], *, exercise: str, hint: str =
         if not isinstance(result, Mapping):
             fail(exercise, f"your function returned {type(result).__name__}, not a dict.", hint)
         if dict(result) != expected:
-            wrong = sorted(name for name in set(expected) | set(result)
-                           if result.get(name) != expected.get(name))
-            fail(exercise, f"these attributes come out wrong: {', '.join(wrong)} "
-                 f"(for example {wrong[0]} = {result.get(wrong[0])!r}, expected "
-                 f"{expected.get(wrong[0])!r}).", hint)
-    passed(exercise, f"{getattr(function, '__name__', 'function')} turns every DynamoDB type into "
-           "plain Python")
+            wrong = sorted(
+                name
+                for name in set(expected) | set(result)
+                if result.get(name) != expected.get(name)
+            )
+            fail(
+                exercise,
+                f"these attributes come out wrong: {', '.join(wrong)} "
+                f"(for example {wrong[0]} = {result.get(wrong[0])!r}, expected "
+                f"{expected.get(wrong[0])!r}).",
+                hint,
+            )
+    passed(
+        exercise,
+        f"{getattr(function, '__name__', 'function')} turns every DynamoDB type into plain Python",
+    )
 
 
 _CHANGE_CASES = [
-    ({"RecordID": 1, "PlayerName": "Alice"}, {"RecordID": 1, "PlayerName": "Alison"},
-     {"PlayerName": ("Alice", "Alison")}),
+    (
+        {"RecordID": 1, "PlayerName": "Alice"},
+        {"RecordID": 1, "PlayerName": "Alison"},
+        {"PlayerName": ("Alice", "Alison")},
+    ),
     (None, {"RecordID": 3, "Score": 777}, {"RecordID": (None, 3), "Score": (None, 777)}),
     ({"RecordID": 2, "Score": 888}, None, {"RecordID": (2, None), "Score": (888, None)}),
-    ({"RecordID": 1, "NickName": "A"}, {"RecordID": 1, "Score": 5},
-     {"NickName": ("A", None), "Score": (None, 5)}),
+    (
+        {"RecordID": 1, "NickName": "A"},
+        {"RecordID": 1, "Score": 5},
+        {"NickName": ("A", None), "Score": (None, 5)},
+    ),
     ({"RecordID": 1, "Score": 5}, {"RecordID": 1, "Score": 5}, {}),
 ]
 
@@ -389,7 +429,14 @@ def changes_function(function: Callable[[Any, Any], Any], *, exercise: str, hint
         except (AttributeError, TypeError):
             pairs = None
         if pairs != expected:
-            fail(exercise, f"for old={old} and new={new} your function returned {result!r}, "
-                 f"expected {expected!r}.", hint)
-    passed(exercise, f"{getattr(function, '__name__', 'function')} finds what changed for "
-           "MODIFY, INSERT (no old image) and REMOVE (no new image)")
+            fail(
+                exercise,
+                f"for old={old} and new={new} your function returned {result!r}, "
+                f"expected {expected!r}.",
+                hint,
+            )
+    passed(
+        exercise,
+        f"{getattr(function, '__name__', 'function')} finds what changed for "
+        "MODIFY, INSERT (no old image) and REMOVE (no new image)",
+    )

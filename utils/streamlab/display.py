@@ -55,10 +55,11 @@ class Table:
     def _repr_html_(self) -> str:
         head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(
-                f"<td style='text-align:left'><code>{html.escape(cell)}</code></td>"
-                for cell in row
-            ) + "</tr>"
+            "<tr>"
+            + "".join(
+                f"<td style='text-align:left'><code>{html.escape(cell)}</code></td>" for cell in row
+            )
+            + "</tr>"
             for row in self.rows
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""

@@ -107,8 +107,11 @@ def execute(
         client.execute(env={**os.environ, **env})
     except CellExecutionError as exc:
         failed = next(
-            (index for index, cell in enumerate(nb.cells)
-             if any(output.get("output_type") == "error" for output in cell.get("outputs", []))),
+            (
+                index
+                for index, cell in enumerate(nb.cells)
+                if any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+            ),
             None,
         )
         raise LabError(

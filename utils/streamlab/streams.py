@@ -206,8 +206,10 @@ def read_records(
             raise LabError(f"{position} needs sequence_number=<a record's SequenceNumber>.")
         number = int(sequence_number)
     if position == "LATEST" and at_least:
-        raise LabError("LATEST sees only records written after the call: use TRIM_HORIZON, "
-                       "or a StreamFollower to wait for new records.")
+        raise LabError(
+            "LATEST sees only records written after the call: use TRIM_HORIZON, "
+            "or a StreamFollower to wait for new records."
+        )
     if max_empty_reads is None:
         max_empty_reads = 3 if lab.backend == "aws" else 1
     deadline = time.monotonic() + timeout
@@ -286,7 +288,8 @@ class Change:
         def listed(image: Mapping[str, Any]) -> str:
             return ", ".join(
                 f"{name}={tables.format_value(value)}"
-                for name, value in image.items() if name not in self.keys
+                for name, value in image.items()
+                if name not in self.keys
             )
 
         if self.old is None:

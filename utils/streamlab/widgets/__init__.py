@@ -8,7 +8,8 @@ bounded number of steps, joined in the same cell; refresh threads stop when
 the kernel shuts down.
 """
 
+from .log_tail import LogTail, show_log_tail
 from .mode import headless, test_mode
 from .stream_viewer import StreamViewer
 
-__all__ = ["StreamViewer", "headless", "test_mode"]
+__all__ = ["LogTail", "StreamViewer", "headless", "show_log_tail", "test_mode"]

@@ -14,7 +14,8 @@ How it fits together (one module, one job):
 * ``cwlogs`` writes START/output/END/REPORT into moto's CloudWatch Logs;
 * ``async_invoke`` and ``destinations`` run ``Event`` invocations with retries
   and on-success / on-failure destinations;
-* ``states`` gives functions Lambda's Pending/Active and update states.
+* ``states`` gives functions Lambda's Pending/Active and update states;
+  ``event_config`` makes moto keep one async invoke configuration per function.
 
 In-process API, for other parts of the emulator (the stream pollers)::
 
@@ -67,10 +68,11 @@ _runtime: LambdaRuntime | None = None
 def install(app) -> LambdaRuntime:  # noqa: ANN001 - EmulatorApp, imported lazily to avoid a cycle
     """Plug the runtime into the emulator application (called from ``extensions``)."""
     global _runtime
-    from . import states
+    from . import event_config, states
 
     settings = load_settings()
     states.apply(settings.pending_seconds)
+    event_config.apply()
     runtime = LambdaRuntime(
         moto_lock=app.moto_lock,
         endpoint=lambda: app.endpoint,

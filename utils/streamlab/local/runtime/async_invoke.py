@@ -51,8 +51,6 @@ class AsyncInvoker:
         self.sender = sender
         self._queue: queue.Queue[AsyncEvent | None] = queue.Queue()
         self._closed = threading.Event()
-        self._pending = 0
-        self._pending_lock = threading.Condition()
         self._threads = [
             threading.Thread(target=self._work, name=f"lambda-async-{i}", daemon=True)
             for i in range(workers)
@@ -69,25 +67,7 @@ class AsyncInvoker:
         payload: bytes,
         request_id: str,
     ) -> None:
-        with self._pending_lock:
-            self._pending += 1
         self._queue.put(AsyncEvent(function, qualifier, region, account_id, payload, request_id))
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until every queued event has finished (for tests and shutdown)."""
-        deadline = time.monotonic() + timeout
-        with self._pending_lock:
-            while self._pending:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._pending_lock.wait(remaining)
-        return True
-
-    def _done(self) -> None:
-        with self._pending_lock:
-            self._pending -= 1
-            self._pending_lock.notify_all()
 
     def _later(self, event: AsyncEvent, delay: float) -> None:
         timer = threading.Timer(delay, lambda: self._queue.put(event))
@@ -100,12 +80,9 @@ class AsyncInvoker:
             if event is None:
                 return
             try:
-                finished = self._attempt(event)
+                self._attempt(event)
             except Exception as exc:  # never lose the worker thread
                 log.warning("async invocation %s failed: %s", event.request_id, exc)
-                finished = True
-            if finished:
-                self._done()
 
     def _attempt(self, event: AsyncEvent) -> bool:
         """Run the event once; True when it is finished (delivered or dropped)."""

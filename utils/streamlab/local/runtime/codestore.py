@@ -47,11 +47,14 @@ class CodeStore:
 
     def layer_paths(self, spec: FunctionSpec) -> list[str]:
         """The folders Lambda's Python runtime puts on ``sys.path`` for each layer."""
-        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        versions = [f"python{sys.version_info.major}.{sys.version_info.minor}"]
+        if spec.runtime.startswith("python") and spec.runtime not in versions:
+            versions.append(spec.runtime)  # a layer built for the function's runtime
         paths: list[str] = []
         for layer in spec.layers:
             root = self._unpack("layers", layer.sha256, layer.code)
-            paths.append(str(root / "python" / "lib" / version / "site-packages"))
+            for version in versions:
+                paths.append(str(root / "python" / "lib" / version / "site-packages"))
             paths.append(str(root / "python"))
         return paths
 

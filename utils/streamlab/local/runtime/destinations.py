@@ -86,7 +86,8 @@ class DestinationSender:
                     endpoint_url=self.endpoint(),
                     aws_access_key_id=SERVICE_ACCESS_KEY,
                     aws_secret_access_key=DUMMY_SECRET_KEY,
-                    config=Config(retries={"max_attempts": 2}),
+                    # never send loopback traffic to a proxy from the environment
+                    config=Config(retries={"max_attempts": 2}, proxies={}),
                 )
             return self._clients[key]
 

@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -42,6 +43,11 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 _HOST_VARIABLES_POSIX = ("PATH",)
+_NEW_PROCESS_GROUP: dict = (
+    {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    if os.name == "nt"
+    else {"start_new_session": True}
+)
 _HOST_VARIABLES_WINDOWS = ("PATH", "SYSTEMROOT", "SYSTEMDRIVE", "TEMP", "TMP", "COMSPEC", "PATHEXT")
 
 
@@ -157,6 +163,9 @@ class ExecutionEnvironment(RuntimeApiHandlers):
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C in the emulator's terminal is for the emulator,
+            # which then ends its workers; a worker also exits when the emulator is gone.
+            **_NEW_PROCESS_GROUP,
         )
         self._ps = psutil.Process(self.process.pid)
         self._reader = threading.Thread(
@@ -407,6 +416,18 @@ class ExecutionEnvironment(RuntimeApiHandlers):
     # ------------------------------------------------------------------ ending
 
     def _kill(self) -> None:
+        """Kill the worker and whatever the handler started, as Lambda ends a sandbox."""
+        if os.name != "nt":
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see Popen
+            except OSError:
+                pass
+        elif self.process.poll() is None:
+            try:
+                for child in self._ps.children(recursive=True):
+                    child.kill()
+            except psutil.Error:
+                pass
         if self.process.poll() is None:
             try:
                 self.process.kill()

@@ -9,7 +9,10 @@
   account limit is 1,000, far beyond a laptop). Reserved concurrency is AWS's
   own cap: invocations beyond it are throttled (HTTP 429), as on AWS.
 * Environments idle for ``LAB_LAMBDA_IDLE_SECONDS`` (default 300), or whose
-  function was deleted, are reaped; ``close`` ends them all.
+  function was deleted, are reaped; beyond ``LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS``
+  (default 20) idle ones in all, the least recently used are stopped, so a
+  session that deploys many functions does not fill the laptop's memory (AWS
+  too reclaims idle environments when it likes). ``close`` ends them all.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class EnvironmentPool:
                 env.close()
 
     def release(self, spec: FunctionSpec, env: ExecutionEnvironment) -> None:
-        close = False
+        to_close: list[ExecutionEnvironment] = []
         with self._cond:
             self._busy.discard(env)
             self._inflight[spec.function_key] -= 1
@@ -107,10 +110,28 @@ class EnvironmentPool:
                 envs = self._envs[spec.pool_key]
                 if env in envs:
                     envs.remove(env)
-                close = True
+                to_close.append(env)
+            to_close.extend(self._evict_idle_beyond_cap())
             self._cond.notify_all()
-        if close:
-            env.close()
+        for stale in to_close:
+            stale.close()
+
+    def _evict_idle_beyond_cap(self) -> list[ExecutionEnvironment]:
+        """Remove the least recently used idle environments beyond the cap (lock held)."""
+        idle = [
+            (env.last_used, key, env)
+            for key, envs in self._envs.items()
+            for env in envs
+            if env not in self._busy
+        ]
+        excess = len(idle) - self.settings.max_idle_environments
+        if excess <= 0:
+            return []
+        evicted = []
+        for _, key, env in sorted(idle, key=lambda item: item[0])[:excess]:
+            self._envs[key].remove(env)
+            evicted.append(env)
+        return evicted
 
     # ------------------------------------------------------------------ inspection
 
