@@ -101,7 +101,7 @@ def test_inserts_add_totals_games_and_keep_the_best_score(
         {"Records": [_record("INSERT", alice1), _record("INSERT", bob), _record("INSERT", alice2)]},
         None,
     )
-    assert answer == {"added": 3}
+    assert answer == {"added": 3, "players": 2}
     assert _totals(game_lab) == {
         "Alice": {"TotalScore": 1099, "GamesPlayed": 2, "BestScore": 999},
         "Bob": {"TotalScore": 888, "GamesPlayed": 1, "BestScore": 888},
@@ -109,6 +109,9 @@ def test_inserts_add_totals_games_and_keep_the_best_score(
     alice3 = game.game_item("Alice", 1000, record_id="4")
     aggregator.handler({"Records": [_record("INSERT", alice3)]}, None)
     assert _totals(game_lab)["Alice"] == {"TotalScore": 2099, "GamesPlayed": 3, "BestScore": 1000}
+    lower = game.game_item("Alice", 5, record_id="5")
+    aggregator.handler({"Records": [_record("INSERT", lower)]}, None)
+    assert _totals(game_lab)["Alice"] == {"TotalScore": 2104, "GamesPlayed": 4, "BestScore": 1000}
 
 
 def test_modify_and_remove_records_leave_the_totals_alone(
@@ -119,7 +122,7 @@ def test_modify_and_remove_records_leave_the_totals_alone(
     answer = aggregator.handler(
         {"Records": [_record("MODIFY", new, old), _record("REMOVE", None, old)]}, None
     )
-    assert answer == {"added": 0}
+    assert answer == {"added": 0, "players": 0}
     assert _totals(game_lab) == {}
 
 
