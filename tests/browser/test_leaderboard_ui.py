@@ -238,8 +238,14 @@ def _put_leader(lab: Lab, player: str, total: int) -> None:
 
 
 def _rendered_rows(page: Any) -> list[tuple[str, int]]:
-    cells = page.locator(ROW).evaluate_all(
-        "rows => rows.map(r => [r.dataset.player, Number(r.dataset.total)])"
+    """The rows of the last leaderboard on the page (a lab may show more than one)."""
+    cells = page.evaluate(
+        """() => {
+          const tables = document.querySelectorAll("table.streamlab-leaderboard");
+          if (!tables.length) return [];
+          const rows = tables[tables.length - 1].querySelectorAll("tr.streamlab-leaderboard-row");
+          return [...rows].map(r => [r.dataset.player, Number(r.dataset.total)]);
+        }"""
     )
     return [(name, total) for name, total in cells]
 
