@@ -219,3 +219,43 @@ def test_aggregator_source_is_shipped_text_with_the_handler() -> None:
     assert "def handler(event, context)" in source
     assert "TOTALS_TABLE" in source
     assert game.TOTALS_TABLE_ENV == "TOTALS_TABLE"
+
+
+def test_check_totals_passes_with_one_line_after_enough_games(
+    game_lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    game.create_game_tables(game_lab)
+    game.simulate_games(game_lab, 30, seed=2)
+    _write_correct_totals(game_lab)
+    comparison = game.check_totals(game_lab, min_games=30, timeout=0)
+    assert comparison.ok
+    assert capsys.readouterr().out == f"{comparison.summary()}\n"
+    assert repr(comparison).startswith("PASS: 5 players' totals match 30 games")
+
+
+def test_check_totals_asks_for_the_burst_first(game_lab: Lab) -> None:
+    game.create_game_tables(game_lab)
+    game.record_game(game_lab, "Alice", 1)
+    with pytest.raises(LabError, match=r"Only 1 games .* at least 500: run the burst cell"):
+        game.check_totals(game_lab, timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("totals", "hint"),
+    [
+        (None, "is the function deployed and its event source mapping Enabled"),
+        ((10, 2, 10), "counted twice"),
+        ((10, 1, 3), "BestScore must only go up"),
+        ((9, 1, 10), "ADDs each INSERT's Score"),
+    ],
+)
+def test_check_totals_fails_with_a_hint_for_each_kind_of_mistake(
+    game_lab: Lab, totals: tuple[int, int, int] | None, hint: str
+) -> None:
+    game.create_game_tables(game_lab)
+    game.record_game(game_lab, "Alice", 10)
+    if totals is not None:
+        _put_totals(game_lab, "Alice", *totals)
+    with pytest.raises(LabError) as info:
+        game.check_totals(game_lab, min_games=1, timeout=0)
+    assert hint in str(info.value) and "\n" not in str(info.value)

@@ -262,7 +262,7 @@ def _scan(
 # -- the final check ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(repr=False)
 class TotalsComparison:
     """Totals recomputed from every game versus what the aggregate table holds."""
 
@@ -310,6 +310,9 @@ class TotalsComparison:
             f"after {self.games} games:"
         )
         return "\n".join([head, *("  " + line for line in self.describe_differences())])
+
+    def __repr__(self) -> str:  # a notebook shows the verdict, not two dicts of every player
+        return str(self)
 
 
 def expected_totals(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -364,6 +367,46 @@ def wait_for_totals(lab: Lab, *, timeout: float = 60.0, interval: float = 0.5) -
         if comparison.ok or time.monotonic() >= deadline:
             return comparison
         time.sleep(interval)
+
+
+def check_totals(lab: Lab, *, min_games: int = 500, timeout: float = 60.0) -> TotalsComparison:
+    """Lab 04's final check: at least ``min_games`` games, and every total right.
+
+    Waits up to ``timeout`` seconds for the aggregator to catch up, then prints one
+    PASS line, or raises a LabError whose message says what is wrong and where to look.
+    """
+    comparison = wait_for_totals(lab, timeout=timeout)
+    if comparison.games < min_games:
+        raise LabError(
+            f"Only {comparison.games} games in {scores_table_name(lab)}, the check needs at "
+            f"least {min_games}: run the burst cell (simulate_games(lab, {min_games})) first."
+        )
+    if not comparison.ok:
+        raise LabError(f"{comparison.summary()[len('FAIL: ') :]} ({_hint(comparison)})")
+    print(comparison.summary())
+    return comparison
+
+
+def _hint(comparison: TotalsComparison) -> str:
+    """Where to look, from the kind of difference."""
+    if comparison.actual == {}:
+        return (
+            f"{TOTALS_TABLE} is empty: is the function deployed and its event source mapping "
+            "Enabled? Read the function's logs for errors"
+        )
+    fields = {name for _, name, _, _ in comparison.mismatched}
+    too_many = any(
+        name == "GamesPlayed" and actual > expected
+        for _, name, expected, actual in comparison.mismatched
+    )
+    if too_many:
+        return "some games were counted twice: a retried batch? (lab 05 makes this idempotent)"
+    if fields == {"BestScore"}:
+        return "BestScore must only go up: update it with a condition on the old value"
+    return (
+        "still different after waiting: check the function's logs for errors, and that it "
+        "ADDs each INSERT's Score to TotalScore and 1 to GamesPlayed"
+    )
 
 
 # -- the aggregator ----------------------------------------------------------------------
