@@ -1,0 +1,117 @@
+"""What every live widget shares: test mode, a stoppable refresh loop, one-line errors.
+
+Rules for widgets (see ARCHITECTURE.md): display first, then change; background
+threads change widget state only and never print (a print from a thread lands in
+whichever cell runs next); in test mode a refresh loop runs a bounded number of
+steps and is joined in the cell that started it, so headless runs are
+deterministic; and every loop stops when the kernel exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from collections.abc import Callable
+
+import botocore.exceptions
+
+from ..errors import LabError
+
+TEST_MODE_ENV = "LAB_TEST_MODE"  # kernels inherit it from nbval / CI / the browser test
+_TRUE = ("1", "true", "yes", "on")
+_LOOPS: weakref.WeakSet[RefreshLoop] = weakref.WeakSet()
+
+
+def test_mode() -> bool:
+    """True when notebooks run headless: widgets show snapshots and loops are bounded."""
+    return os.environ.get(TEST_MODE_ENV, "").strip().lower() in _TRUE
+
+
+class RefreshLoop:
+    """Calls ``step`` every ``interval`` seconds in a daemon thread until stopped.
+
+    With ``max_steps`` it stops by itself after that many steps (test mode). A step
+    that raises does not end the loop: the widget's own step shows its errors, and
+    this thread has nowhere visible to report them.
+    """
+
+    def __init__(
+        self,
+        step: Callable[[], object],
+        *,
+        interval: float = 1.0,
+        max_steps: int | None = None,
+        name: str = "streamlab-refresh",
+    ) -> None:
+        if interval <= 0:
+            raise LabError(f"interval={interval!r}: give a refresh interval in seconds, > 0.")
+        self.step = step
+        self.interval = interval
+        self.max_steps = max_steps
+        self.name = name
+        self.steps = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> RefreshLoop:
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        _LOOPS.add(self)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - never print from a thread; count instead
+                self.failures += 1
+            self.steps += 1
+            if self.max_steps is not None and self.steps >= self.max_steps:
+                return
+            self._stop.wait(self.interval)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Ask the loop to end and wait for it (a step in flight finishes first)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+
+def stop_all() -> None:
+    """Stop every running refresh loop (run at interpreter exit, i.e. kernel shutdown)."""
+    for loop in list(_LOOPS):
+        loop.stop(timeout=2.0)
+
+
+atexit.register(stop_all)
+
+
+def error_line(exc: BaseException) -> str:
+    """One line a learner can act on, instead of a traceback inside a widget."""
+    if isinstance(exc, LabError):
+        text = str(exc)
+    elif isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        text = (
+            f"Cannot reach the backend ({exc.kwargs.get('endpoint_url', 'endpoint')}): "
+            "is the emulator running? Try `streamlab status`."
+        )
+    elif isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        text = f"{error.get('Code', 'Error')}: {error.get('Message', str(exc))}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
