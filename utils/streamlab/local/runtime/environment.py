@@ -345,14 +345,14 @@ class ExecutionEnvironment(RuntimeApiHandlers):
                     break
                 return "init_error" if self._init_error is not None else "exited"
             now = time.perf_counter()
+            rss = self._rss()
+            self._peak_sampled = max(self._peak_sampled, rss)
             if invocation.dispatched_at is None:
                 if now > init_deadline:
                     return "timeout"
                 continue
             if now > invocation.dispatched_at + self.spec.timeout:
                 return "timeout"
-            rss = self._rss()
-            self._peak_sampled = max(self._peak_sampled, rss)
             if rss > limit_bytes:
                 return "out_of_memory"
         if self._init_error is not None and invocation.finished_at is None:
