@@ -108,6 +108,26 @@ def test_overlapping_invocations_run_in_separate_environments(lab: Lab, tmp_path
     assert first["stream"] != second["stream"]  # one log stream per environment
 
 
+def test_invocations_beyond_the_local_cap_wait_for_a_free_environment(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    with private_emulator(state_dir, LAB_LAMBDA_MAX_ENVIRONMENTS="1") as lab:
+        name = deploy(lab, GATED, Timeout=30)
+        gate = tmp_path / "gate"
+        first, second = tmp_path / "first", tmp_path / "second"
+        thread_a, box_a = _invoke_in_background(
+            lab, name, {"gate": str(gate), "started": str(first)}
+        )
+        wait_for(first.exists)
+        thread_b, box_b = _invoke_in_background(lab, name, {"started": str(second)})
+        with pytest.raises(AssertionError):  # not started while the only environment is busy
+            wait_for(second.exists, timeout=1.0)
+        gate.touch()
+        thread_a.join(timeout=30)
+        thread_b.join(timeout=30)
+        assert box_a["response"]["body"]["pid"] == box_b["response"]["body"]["pid"]
+
+
 def test_reserved_concurrency_throttles_beyond_it(lab: Lab, tmp_path: Path) -> None:
     name = deploy(lab, GATED, Timeout=30)
     lab.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
