@@ -545,6 +545,11 @@ def run_awslambdaric() -> None:
 
 def main() -> None:
     worker = os.environ.pop("LAB_RUNTIME_WORKER", "builtin")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(newline="\n")  # one "\n" per line on Windows too, as on Lambda
+        except (AttributeError, ValueError):
+            pass
     _restrict_imports()
     _exit_when_orphaned()
     os.chdir(os.environ["LAMBDA_TASK_ROOT"])
