@@ -39,8 +39,8 @@ def test_update_answers_in_progress_and_the_updated_waiter_returns(lab: Lab) -> 
 
 @pytest.fixture(scope="module")
 def slow_lab(state_dir: Path) -> Iterator[Lab]:
-    """An emulator whose functions stay Pending (and updates InProgress) for a second."""
-    with private_emulator(state_dir, LAB_LAMBDA_PENDING_SECONDS="1") as lab:
+    """An emulator whose functions stay Pending (and updates InProgress) for two seconds."""
+    with private_emulator(state_dir, LAB_LAMBDA_PENDING_SECONDS="2") as lab:
         yield lab
 
 
