@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -109,6 +110,33 @@ def test_overlapping_invocations_run_in_separate_environments(lab: Lab, tmp_path
     assert first["stream"] != second["stream"]  # one log stream per environment
 
 
+@pytest.fixture(scope="module")
+def tight_lab(state_dir: Path) -> Iterator[Lab]:
+    """An emulator with one environment per function and one idle environment in all."""
+    with private_emulator(
+        state_dir, LAB_LAMBDA_MAX_ENVIRONMENTS="1", LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS="1"
+    ) as lab:
+        yield lab
+
+
+def test_invocations_beyond_the_local_cap_wait_for_a_free_environment(
+    tight_lab: Lab, tmp_path: Path
+) -> None:
+    lab = tight_lab
+    name = deploy(lab, GATED, Timeout=30)
+    gate = tmp_path / "gate"
+    first, second = tmp_path / "first", tmp_path / "second"
+    thread_a, box_a = _invoke_in_background(lab, name, {"gate": str(gate), "started": str(first)})
+    wait_for(first.exists)
+    thread_b, box_b = _invoke_in_background(lab, name, {"started": str(second)})
+    with pytest.raises(AssertionError):  # not started while the only environment is busy
+        wait_for(second.exists, timeout=1.0)
+    gate.touch()
+    thread_a.join(timeout=30)
+    thread_b.join(timeout=30)
+    assert box_a["response"]["body"]["pid"] == box_b["response"]["body"]["pid"]
+
+
 def test_reserved_concurrency_throttles_beyond_it(lab: Lab, tmp_path: Path) -> None:
     name = deploy(lab, GATED, Timeout=30)
     lab.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
@@ -152,15 +180,15 @@ def test_idle_environments_are_reaped(state_dir: Path) -> None:
         assert "Init Duration" in again["log"]
 
 
-def test_least_recently_used_idle_environments_beyond_the_cap_are_stopped(state_dir: Path) -> None:
-    with private_emulator(state_dir, LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS="1") as lab:
-        older, newer = deploy(lab, COUNTER), deploy(lab, COUNTER)
-        older_pid = invoke(lab, older)["body"]["pid"]
-        newer_pid = invoke(lab, newer)["body"]["pid"]
-        wait_for(lambda: not _alive(older_pid))
-        assert _alive(newer_pid)
-        assert invoke(lab, newer)["body"]["count"] == 2  # still warm
-        assert invoke(lab, older)["body"]["count"] == 1  # cold again
+def test_least_recently_used_idle_environments_beyond_the_cap_are_stopped(tight_lab: Lab) -> None:
+    lab = tight_lab
+    older, newer = deploy(lab, COUNTER), deploy(lab, COUNTER)
+    older_pid = invoke(lab, older)["body"]["pid"]
+    newer_pid = invoke(lab, newer)["body"]["pid"]
+    wait_for(lambda: not _alive(older_pid))
+    assert _alive(newer_pid)
+    assert invoke(lab, newer)["body"]["count"] == 2  # still warm
+    assert invoke(lab, older)["body"]["count"] == 1  # cold again
 
 
 def test_workers_end_when_the_emulator_stops(state_dir: Path) -> None:

@@ -5,8 +5,8 @@ An environment runs one invocation at a time, as on Lambda. It starts cold
 ``Init Duration``), stays warm between invocations so module state persists,
 and is killed on timeout, on running out of memory, or when the pool retires
 it. Everything the worker prints is captured line by line with the time it was
-read; the worker writes a flush marker before each result, so an invocation's
-lines are complete when its result arrives.
+read; the worker writes a flush marker before each result and before each
+request for work, so every line is attributed to the right invocation.
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ class ExecutionEnvironment(RuntimeApiHandlers):
         self._ready_at: float | None = None
         self._init_error: tuple[bytes, str] | None = None
         self._init_flushed = threading.Event()
+        self._next_marker = threading.Event()
         self._init_reported = False
         self._peak_sampled = 0
         self._server = RuntimeApiServer(self)
@@ -236,6 +237,9 @@ class ExecutionEnvironment(RuntimeApiHandlers):
         stream.close()
 
     def _flushed(self, request_id: str) -> None:
+        if request_id == "next":
+            self._next_marker.set()
+            return
         if request_id == "init":
             self._init_flushed.set()
             return
@@ -256,7 +260,11 @@ class ExecutionEnvironment(RuntimeApiHandlers):
         invocation = self._queue.get()
         if invocation is None:
             return None
-        invocation.pre_lines = self._take_lines()  # init output and strays come before START
+        # The worker marks its output before each GET /next: what came before belongs
+        # before this START (the init phase's output, or stray background output).
+        self._next_marker.wait(1.0)
+        self._next_marker.clear()
+        invocation.pre_lines = self._take_lines()
         invocation.dispatched_at = time.perf_counter()
         invocation.dispatched_ms = now_ms()
         deadline = invocation.dispatched_ms + self.spec.timeout * 1000
@@ -346,14 +354,14 @@ class ExecutionEnvironment(RuntimeApiHandlers):
                     break
                 return "init_error" if self._init_error is not None else "exited"
             now = time.perf_counter()
+            rss = self._rss()
+            self._peak_sampled = max(self._peak_sampled, rss)
             if invocation.dispatched_at is None:
                 if now > init_deadline:
                     return "timeout"
                 continue
             if now > invocation.dispatched_at + self.spec.timeout:
                 return "timeout"
-            rss = self._rss()
-            self._peak_sampled = max(self._peak_sampled, rss)
             if rss > limit_bytes:
                 return "out_of_memory"
         if self._init_error is not None and invocation.finished_at is None:

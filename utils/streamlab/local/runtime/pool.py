@@ -10,7 +10,7 @@
   own cap: invocations beyond it are throttled (HTTP 429), as on AWS.
 * Environments idle for ``LAB_LAMBDA_IDLE_SECONDS`` (default 300), or whose
   function was deleted, are reaped; beyond ``LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS``
-  (default 20) idle ones in all, the least recently used are stopped, so a
+  (default 10) idle ones in all, the least recently used are stopped, so a
   session that deploys many functions does not fill the laptop's memory (AWS
   too reclaims idle environments when it likes). ``close`` ends them all.
 """

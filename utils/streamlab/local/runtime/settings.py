@@ -21,7 +21,7 @@ class RuntimeSettings:
 
     worker: str = "builtin"
     max_environments_per_function: int = 10
-    max_idle_environments: int = 20
+    max_idle_environments: int = 10
     idle_seconds: float = 300.0
     pending_seconds: float = 0.0
     async_retry_base_seconds: float = 0.5
@@ -57,7 +57,7 @@ def load_settings(environ: dict[str, str] | None = None) -> RuntimeSettings:
     return RuntimeSettings(
         worker=worker,
         max_environments_per_function=int(_number(env, "LAB_LAMBDA_MAX_ENVIRONMENTS", 10, 1)),
-        max_idle_environments=int(_number(env, "LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS", 20, 0)),
+        max_idle_environments=int(_number(env, "LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS", 10, 0)),
         idle_seconds=_number(env, "LAB_LAMBDA_IDLE_SECONDS", 300.0, 0.1),
         pending_seconds=_number(env, "LAB_LAMBDA_PENDING_SECONDS", 0.0, 0.0),
         async_retry_base_seconds=_number(env, "LAB_LAMBDA_ASYNC_RETRY_SECONDS", 0.5, 0.0),

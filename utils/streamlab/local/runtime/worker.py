@@ -15,10 +15,11 @@ Two things are ours and serve the emulator only:
 * imports: the standard library, the task folder and its layers are on
   ``sys.path``; of the host's site-packages only the packages Lambda's Python
   runtime also ships (boto3 and its dependencies) can be imported;
-* a flush marker written to stdout before each result, so the emulator knows
-  every line of that invocation's output has reached the log. With
+* a flush marker written to stdout before each result and before asking for
+  the next event, so the emulator knows which lines of output belong to which
+  invocation (and which to the init phase). With
   ``LAB_LAMBDA_WORKER=awslambdaric`` this script sets up the same and then
-  hands over to AWS's own client (``awslambdaric``), adding only the marker.
+  hands over to AWS's own client (``awslambdaric``), adding only the markers.
 
 The worker exits when its Runtime API goes away or its parent process (the
 emulator) dies, so an emulator killed with SIGKILL leaves no process behind.
@@ -424,6 +425,7 @@ class RuntimeApi:
         return status, response_headers, data
 
     def next(self):  # noqa: ANN201
+        flush_marker("next")  # everything printed so far belongs before the next START
         status, headers, data = self._call("GET", "/invocation/next")
         if status != 200:
             os._exit(0)  # the emulator retires this environment
@@ -533,6 +535,12 @@ def run_awslambdaric() -> None:
         flush_marker("init")
         return post_init_error(self, *args, **kwargs)
 
+    def wait_next_invocation(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        flush_marker("next")
+        return wait_next(self, *args, **kwargs)
+
+    wait_next = cls.wait_next_invocation
+    cls.wait_next_invocation = wait_next_invocation
     cls.post_invocation_result = post_invocation_result
     cls.post_invocation_error = post_invocation_error
     cls.post_init_error = post_init_error_marked
@@ -545,6 +553,11 @@ def run_awslambdaric() -> None:
 
 def main() -> None:
     worker = os.environ.pop("LAB_RUNTIME_WORKER", "builtin")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(newline="\n")  # one "\n" per line on Windows too, as on Lambda
+        except (AttributeError, ValueError):
+            pass
     _restrict_imports()
     _exit_when_orphaned()
     os.chdir(os.environ["LAMBDA_TASK_ROOT"])
