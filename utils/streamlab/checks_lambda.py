@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import logs
-from .checks import fail, passed
-from .errors import ExerciseNotDone, LabError
+from .checks import _call, fail, passed
+from .errors import LabError
 from .invoke import decode_log_result, decode_payload
 from .session import Lab
 
@@ -37,24 +37,6 @@ def _invoke(lab: Lab, function_name: str, event: Any) -> tuple[dict[str, Any], A
     )
     payload = decode_payload(response["Payload"].read())
     return response, payload, decode_log_result(response.get("LogResult"))
-
-
-def _call(exercise: str, function: Callable[..., Any], *args: Any, hint: str = "") -> Any:
-    """Call the learner's function; its own error is one line (a stub passes through)."""
-    if not callable(function):
-        fail(exercise, f"expected a function, got {type(function).__name__}.", hint)
-    try:
-        return function(*args)
-    except ExerciseNotDone:
-        raise
-    except Exception as exc:  # the learner's bug: say which, in one line
-        error = getattr(exc, "response", {}).get("Error", {})
-        text = (
-            f"{error.get('Code')}: {error.get('Message')}"
-            if error
-            else f"{type(exc).__name__}: {exc}"
-        )
-        fail(exercise, f"{getattr(function, '__name__', 'your function')} raised {text}", hint)
 
 
 def handler_prints(

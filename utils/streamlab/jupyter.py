@@ -58,6 +58,8 @@ def run_lab(port: int = 8888, open_browser: bool | None = None) -> int:
         f"--IdentityProvider.token={token}",
         f"--ServerApp.open_browser={browser}",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI often run as root
     if (root / FIRST_LAB).exists():
         command.append(FIRST_LAB)
     print(f"JupyterLab: http://127.0.0.1:{port}/lab/tree/{FIRST_LAB}?token={token}")

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-from ..identities import DUMMY_SECRET_KEY, SERVICE_ACCESS_KEY
+from ..pollers.clients import service_client
 
 log = logging.getLogger("streamlab.runtime")
 
@@ -80,14 +79,11 @@ class DestinationSender:
         with self._lock:
             key = (service, region)
             if key not in self._clients:
-                self._clients[key] = boto3.session.Session().client(
+                self._clients[key] = service_client(
                     service,
-                    region_name=region,
-                    endpoint_url=self.endpoint(),
-                    aws_access_key_id=SERVICE_ACCESS_KEY,
-                    aws_secret_access_key=DUMMY_SECRET_KEY,
-                    # never send loopback traffic to a proxy from the environment
-                    config=Config(retries={"max_attempts": 2}, proxies={}),
+                    region,
+                    self.endpoint,
+                    Config(retries={"max_attempts": 2}, proxies={}),
                 )
             return self._clients[key]
 
