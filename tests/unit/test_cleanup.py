@@ -56,12 +56,23 @@ def _make_everything(lab: Lab, tag_prefix: str | None = None) -> None:
         AssumeRolePolicyDocument=TRUST,
         Tags=prefix_tag_list(tag_prefix),
     )["Role"]
+    stream_access = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+                "Resource": "*",
+            }
+        ],
+    }
     lab.iam.put_role_policy(
-        RoleName=role["RoleName"],
-        PolicyName="inline",
-        PolicyDocument=TRUST.replace("sts:AssumeRole", "dynamodb:GetItem")
-        .replace('"Principal": {"Service": "lambda.amazonaws.com"}, ', "")
-        .replace('"Effect": "Allow"', '"Effect": "Allow", "Resource": "*"'),
+        RoleName=role["RoleName"], PolicyName="inline", PolicyDocument=json.dumps(stream_access)
     )
     lab.lambda_.create_function(
         FunctionName=lab.name("aggregator"),
