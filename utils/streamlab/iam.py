@@ -18,13 +18,13 @@ from typing import Any
 
 from .errors import ConfigError, LabError
 from .session import Lab
+from .tags import prefix_tags
 
 POLICY_VERSION = "2012-10-17"
 LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
 EXECUTION_POLICY_NAME = "streamlab-execution"
 BOUNDARY_VARIABLE = "LAB_PERMISSIONS_BOUNDARY"
 MAX_ROLE_NAME = 64
-TAG_PROJECT = "streamlab"
 
 #: Item-level access to a table the function reads and writes (and its indexes).
 TABLE_ACTIONS = (
@@ -56,7 +56,7 @@ def lab_tags(lab: Lab) -> dict[str, str]:
     (IAM and Lambda allow only letters, digits, spaces and ``_.:/=+-@`` in a
     value, and an empty value, which is what no prefix gives.)
     """
-    return {"project": TAG_PROJECT, "lab-prefix": lab.prefix}
+    return prefix_tags(lab.prefix)
 
 
 def trust_policy() -> dict[str, Any]:

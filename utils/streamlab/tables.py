@@ -21,6 +21,7 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 from .errors import LabError
 from .session import Lab
+from .tags import prefix_tag_list
 
 KeySpec = tuple[str, str]  # (attribute name, "S" | "N" | "B")
 
@@ -162,6 +163,7 @@ def create_table(
         "KeySchema": [{"AttributeName": a, "KeyType": role} for (a, _k), role in keys],
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": k} for (a, k), _r in keys],
         "BillingMode": "PAY_PER_REQUEST",
+        "Tags": prefix_tag_list(lab.prefix),  # so cleanup can tell whose table it is
     }
     if stream_view_type:
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream_view_type}

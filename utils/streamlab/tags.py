@@ -13,7 +13,7 @@ KIT_TAG = "streamlab:kit"
 
 def prefix_tags(prefix: str) -> dict[str, str]:
     """The tags as a plain mapping (Lambda, SQS, logs style)."""
-    return {KIT_TAG: "streamlab", PREFIX_TAG: prefix or "(none)"}
+    return {KIT_TAG: "streamlab", PREFIX_TAG: prefix}  # AWS allows empty tag values
 
 
 def prefix_tag_list(prefix: str) -> list[dict[str, str]]:
@@ -24,4 +24,4 @@ def prefix_tag_list(prefix: str) -> list[dict[str, str]]:
 def tagged_for_another_prefix(tags: dict[str, str], prefix: str) -> bool:
     """True when the resource carries our tag naming a different participant."""
     owner = tags.get(PREFIX_TAG)
-    return owner is not None and owner != (prefix or "(none)")
+    return owner is not None and owner != prefix
