@@ -56,12 +56,26 @@ def _make_everything(lab: Lab, tag_prefix: str | None = None) -> None:
         AssumeRolePolicyDocument=TRUST,
         Tags=prefix_tag_list(tag_prefix),
     )["Role"]
-    lab.iam.put_role_policy(
+    lab.iam.put_role_policy(  # a mapping needs the role to read the stream, as on AWS
         RoleName=role["RoleName"],
         PolicyName="inline",
-        PolicyDocument=TRUST.replace("sts:AssumeRole", "dynamodb:GetItem")
-        .replace('"Principal": {"Service": "lambda.amazonaws.com"}, ', "")
-        .replace('"Effect": "Allow"', '"Effect": "Allow", "Resource": "*"'),
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Resource": "*",
+                        "Action": [
+                            "dynamodb:GetRecords",
+                            "dynamodb:GetShardIterator",
+                            "dynamodb:DescribeStream",
+                            "dynamodb:ListStreams",
+                        ],
+                    }
+                ],
+            }
+        ),
     )
     lab.lambda_.create_function(
         FunctionName=lab.name("aggregator"),
