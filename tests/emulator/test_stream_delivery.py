@@ -384,7 +384,7 @@ def test_parallelization_factor_runs_batches_concurrently_in_order_per_key(setup
 
 def test_maximum_batching_window_gathers_records_written_apart(setup: dict) -> None:
     s = setup
-    mapping(s, MaximumBatchingWindowInSeconds=1, BatchSize=10)
+    mapping(s, MaximumBatchingWindowInSeconds=3, BatchSize=10)
     for i in range(3):
         put(s, f"k{i}")
         time.sleep(0.1)
