@@ -117,3 +117,12 @@ def test_show_failures_says_when_nothing_arrived(rlab: Lab, capsys) -> None:
     queue = rlab.test_queues["feed-failures"]  # type: ignore[attr-defined]
     assert reliability.show_failures(rlab, queue["QueueUrl"], timeout=0) == []
     assert "No failed batch" in capsys.readouterr().out
+
+
+def test_wait_for_totals_does_not_wait_for_a_disabled_mapping(rlab: Lab) -> None:
+    reliability.ensure_aggregator(rlab)
+    games_table = rlab.name(reliability.GAMES)
+    mappings.connect_stream(rlab, games_table, rlab.name("aggregator"), Enabled=False)
+    reliability.write_games(rlab, [reliability.game("1", "Alice", 5)])
+    comparison = reliability.wait_for_totals(rlab, timeout=60, function="aggregator")
+    assert not comparison.ok and comparison.counted == 0

@@ -195,10 +195,26 @@ def compare_totals(lab: Lab) -> Comparison:
 
 
 def wait_for_totals(
-    lab: Lab, done: Callable[[Comparison], bool] | None = None, timeout: float | None = None
+    lab: Lab,
+    done: Callable[[Comparison], bool] | None = None,
+    timeout: float | None = None,
+    *,
+    function: str | None = None,
 ) -> Comparison:
-    """Compare until ``done`` (by default: the totals are right) or the timeout."""
+    """Compare until ``done`` (by default: the totals are right) or the timeout.
+
+    With ``function``, a mapping from the games' stream to it that is not enabled
+    means nothing will change: compare once instead of waiting in vain.
+    """
+    if function is not None and not _mapping_enabled(lab, function):
+        return compare_totals(lab)
     return wait_until(lab, lambda: compare_totals(lab), done or (lambda c: c.ok), timeout)
+
+
+def _mapping_enabled(lab: Lab, function: str) -> bool:
+    arn = streams.stream_arn(lab, lab.name(GAMES))
+    found = mappings.find_mapping(lab, arn, lab.name(function)) if arn else None
+    return bool(found) and found.get("State") == "Enabled"
 
 
 # -- the backlog behind a poison record ------------------------------------------------
@@ -310,7 +326,7 @@ def wait_for_failures(
         found.extend(queues.receive_all(lab, queue_url, wait_seconds=0))
         return found
 
-    timeout = (5.0 if lab.backend == "local" else 60.0) if timeout is None else timeout
+    timeout = (2.0 if lab.backend == "local" else 60.0) if timeout is None else timeout
     return wait_until(lab, probe, lambda got: len(got) >= count, timeout)
 
 
