@@ -93,7 +93,7 @@ def _mappings(lab: Lab, region: str) -> Iterator[Resource]:
         for mapping in page["EventSourceMappings"]:
             function_name = mapping["FunctionArn"].split(":")[6]
             if _function_is_ours(lab, region, function_name):
-                source = mapping.get("EventSourceArn", "?").split(":")[-1]
+                source = mapping.get("EventSourceArn", "?").split(":table/", 1)[-1]
                 label = f"{function_name} <- {source}"
                 yield Resource("event source mapping", label, region, mapping["UUID"])
 
