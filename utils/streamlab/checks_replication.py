@@ -329,4 +329,6 @@ def windows_written(
     result = analytics.wait_for_windows(lab, expected, timeout=timeout)
     if not result.ok:
         fail(exercise, result.differences()[0] + ".", hint)
-    passed(exercise, f"{len(expected)} windows, each player's totals equal to that window's games")
+    passed(
+        exercise, f"{len(expected)} window(s), each player's totals equal to that window's games"
+    )
