@@ -21,6 +21,8 @@ from .mappings import find_mapping, stream_arn_of
 from .session import Lab
 
 CHECK_RECORD_ID = "check-replicator"
+#: How long the checks wait for asynchronous results: a new mapping on AWS can take minutes.
+WAIT_SECONDS = {"local": 30.0, "aws": 180.0}
 #: re:Invent 2015, when the seed workshop ran: a window no real burst can fall in.
 CHECK_WINDOW = {"start": "2015-10-08T17:00:00Z", "end": "2015-10-08T17:01:00Z"}
 
@@ -82,6 +84,10 @@ def _invoke(lab: Lab, function_name: str, event: Any, exercise: str, hint: str) 
             hint,
         )
     return payload
+
+
+def _timeout(lab: Lab, timeout: float | None) -> float:
+    return WAIT_SECONDS.get(lab.backend, WAIT_SECONDS["aws"]) if timeout is None else timeout
 
 
 # -- guards ---------------------------------------------------------------------------------
@@ -206,12 +212,14 @@ def replica_converges(
     exercise: str,
     table: str,
     region: str,
-    timeout: float = 30.0,
+    timeout: float | None = None,
     hint: str = "",
 ) -> None:
     """The replicator is connected, and the replica catches up with the source, item by item."""
     _require_mapping(lab, table, name, exercise, "run the cell that connects it (above).")
-    comparison = replication.wait_for_convergence(lab, table, table, region, timeout=timeout)
+    comparison = replication.wait_for_convergence(
+        lab, table, table, region, timeout=_timeout(lab, timeout)
+    )
     if not comparison.ok:
         first = comparison.describe_differences(1)[0]
         fail(exercise, f"{comparison.summary()[len('FAIL: ') :]}; first: {first}.", hint)
@@ -317,7 +325,7 @@ def windows_written(
     *,
     exercise: str,
     table: str,
-    timeout: float = 30.0,
+    timeout: float | None = None,
     hint: str = "",
 ) -> None:
     """The window mapping is connected, and each burst's window holds the burst's totals."""
@@ -326,7 +334,7 @@ def windows_written(
     )
     if not mapping.get("TumblingWindowInSeconds"):
         fail(exercise, "the mapping has no TumblingWindowInSeconds.", hint)
-    result = analytics.wait_for_windows(lab, expected, timeout=timeout)
+    result = analytics.wait_for_windows(lab, expected, timeout=_timeout(lab, timeout))
     if not result.ok:
         fail(exercise, result.differences()[0] + ".", hint)
     passed(
