@@ -13,7 +13,7 @@ from streamlab.config import load_config
 from streamlab.errors import CheckFailed, ExerciseNotDone
 from streamlab.session import Lab, connect
 
-NAIVE = '''
+NAIVE = """
 import os
 import boto3
 dynamodb = boto3.client("dynamodb")
@@ -28,7 +28,7 @@ def lambda_handler(event, context):
             UpdateExpression="ADD TotalScore :s, GamesPlayed :one",
             ExpressionAttributeValues={":s": image["Score"], ":one": {"N": "1"}},
         )
-'''
+"""
 
 
 @pytest.fixture

@@ -110,9 +110,7 @@ def counts_each_record_once(lab: Lab, name: str = "aggregator", *, exercise: str
     _configuration(lab, name, exercise)
     record_id = uuid.uuid4().hex
     insert = stream_record("INSERT", new=_typed_game(record_id, 7))
-    modify = stream_record(
-        "MODIFY", new=_typed_game(record_id, 10), old=_typed_game(record_id, 7)
-    )
+    modify = stream_record("MODIFY", new=_typed_game(record_id, 10), old=_typed_game(record_id, 7))
     ids = [insert["eventID"], modify["eventID"]]
     _forget_checker(lab, ids)
     try:
@@ -174,8 +172,11 @@ def poison_goes_to_queue(
     stream = mappings.stream_arn_of(lab, lab.name(reliability.GAMES))
     mapping = mappings.find_mapping(lab, stream, function_name)
     if mapping is None:
-        fail(exercise, f"no mapping from {reliability.GAMES}'s stream to {function_name}.",
-             "run the setup cells of sections 2 and 4 again.")
+        fail(
+            exercise,
+            f"no mapping from {reliability.GAMES}'s stream to {function_name}.",
+            "run the setup cells of sections 2 and 4 again.",
+        )
     mapping = mappings.wait_for_mapping(lab, mapping["UUID"])
     retries = mapping.get("MaximumRetryAttempts", -1)
     queue_arn = queues.create_queue(lab, lab.name(queue))["QueueArn"]
@@ -239,8 +240,11 @@ def filters_to_inserts(lab: Lab, name: str = "games-feed", *, exercise: str) -> 
     stream = mappings.stream_arn_of(lab, lab.name(reliability.GAMES))
     mapping = mappings.find_mapping(lab, stream, function_name)
     if mapping is None:
-        fail(exercise, f"no mapping from {reliability.GAMES}'s stream to {function_name}.",
-             "run the cells of section 6 again.")
+        fail(
+            exercise,
+            f"no mapping from {reliability.GAMES}'s stream to {function_name}.",
+            "run the cells of section 6 again.",
+        )
     filters = mapping.get("FilterCriteria", {}).get("Filters", [])
     hint = "FilterCriteria={'Filters': [{'Pattern': json.dumps({'eventName': ['INSERT']})}]}"
     if not filters:

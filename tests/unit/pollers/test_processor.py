@@ -253,3 +253,34 @@ def test_on_failure_delivery_is_retried_until_it_succeeds() -> None:
         sender,
     )
     assert done and len(sender.sent) == 1
+
+
+def test_settings_updated_during_retries_apply_at_the_next_attempt() -> None:
+    """A blocked batch under default retries obeys a new MaximumRetryAttempts at once."""
+    records = make_records(1)
+    current = {"settings": settings()}  # default: retry until the record expires
+    invoker = FakeInvoker(lambda event: failing())
+    sender = FakeSender()
+    attempts: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        attempts.append(seconds)
+        if len(attempts) == 3:  # the learner updates the mapping while it is stuck
+            current["settings"] = settings(
+                maximum_retry_attempts=0, on_failure_destination=QUEUE_ARN
+            )
+        return len(attempts) > 50  # a stop request, if the update were never seen
+
+    context = BatchContext(
+        invoker=invoker,
+        sender=sender,
+        shard_id="shardId-test",
+        stream_arn=STREAM_ARN,
+        advance=lambda index: None,
+        report=lambda text: None,
+        wait=wait,
+        clock=lambda: NOW,
+    )
+    done = BatchProcessor(lambda: current["settings"], context).process(records, 1001)
+    assert done and len(sender.sent) == 1
+    assert len(invoker.batches()) == 4  # three failed retries, then the first under the new rule

@@ -161,7 +161,7 @@ class Lane:
             wait=self.wait,
             clock=self.poller.hooks.clock,
         )
-        processor = BatchProcessor(settings, context)
+        processor = BatchProcessor(lambda: self.poller.settings, context)
         if final:
             return processor.process_final()
         return processor.process(records, end)

@@ -75,9 +75,17 @@ class BatchContext:
 class BatchProcessor:
     """Applies a mapping's retry, bisect, partial-response and on-failure settings."""
 
-    def __init__(self, settings: MappingSettings, context: BatchContext) -> None:
-        self.settings = settings
+    def __init__(
+        self, settings: MappingSettings | Callable[[], MappingSettings], context: BatchContext
+    ) -> None:
+        # A callable gives the mapping's current settings, so an update made while a batch
+        # is being retried (say, MaximumRetryAttempts lowered) applies at the next attempt.
+        self._settings = settings if callable(settings) else (lambda: settings)
         self.context = context
+
+    @property
+    def settings(self) -> MappingSettings:
+        return self._settings()
 
     def process(self, batch: list[SourceRecord], end: int) -> bool:
         """Settle ``batch``; ``end`` is the checkpoint once all of it is settled.
