@@ -27,6 +27,15 @@ TRUST = json.dumps(
     }
 )
 
+# What a mapping's function role needs on the stream (the pollers refuse the mapping otherwise).
+STREAM_READER_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
 
 def _zip() -> bytes:
     buffer = io.BytesIO()
@@ -59,7 +68,7 @@ def _make_everything(lab: Lab, tag_prefix: str | None = None) -> None:
     lab.iam.put_role_policy(
         RoleName=role["RoleName"],
         PolicyName="inline",
-        PolicyDocument=TRUST.replace("sts:AssumeRole", "dynamodb:GetItem")
+        PolicyDocument=TRUST.replace('"sts:AssumeRole"', json.dumps(STREAM_READER_ACTIONS))
         .replace('"Principal": {"Service": "lambda.amazonaws.com"}, ', "")
         .replace('"Effect": "Allow"', '"Effect": "Allow", "Resource": "*"'),
     )
