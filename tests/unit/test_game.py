@@ -207,6 +207,59 @@ def test_wait_for_totals_returns_the_last_difference_when_time_runs_out(game_lab
     assert game.wait_for_totals(game_lab, timeout=5).ok
 
 
+def test_wait_for_totals_scans_the_games_once_while_it_waits(
+    game_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting re-reads only the small aggregate; the games are scanned again only to confirm."""
+    game.create_game_tables(game_lab)
+    game.record_game(game_lab, "Alice", 10)
+    scanned: list[str] = []
+    real_scan = game._scan
+
+    def counting_scan(lab: Lab, table: str, *args: object, **kwargs: object):  # noqa: ANN202
+        scanned.append(table)
+        return real_scan(lab, table, *args, **kwargs)
+
+    monkeypatch.setattr(game, "_scan", counting_scan)
+    looks = 0
+    real_leaderboard = game.leaderboard
+
+    def leaderboard_that_catches_up(lab: Lab, **kwargs: object) -> list:
+        nonlocal looks
+        looks += 1
+        if looks == 4:  # the aggregator "catches up" after a few looks
+            _put_totals(game_lab, "Alice", 10, 1, 10)
+        return real_leaderboard(lab, **kwargs)
+
+    monkeypatch.setattr(game, "leaderboard", leaderboard_that_catches_up)
+    comparison = game.wait_for_totals(game_lab, timeout=30, interval=0.01)
+    assert comparison.ok and comparison.games == 1
+    assert looks >= 4
+    assert scanned.count(game.scores_table_name(game_lab)) == 2  # the first, and to confirm
+
+
+def test_wait_for_totals_rescans_when_games_arrive_while_it_waits(
+    game_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    game.create_game_tables(game_lab)
+    game.record_game(game_lab, "Alice", 10)
+    _put_totals(game_lab, "Bob", 5, 1, 5)  # wrong until Bob's game (and Alice's row) arrive
+    real_leaderboard = game.leaderboard
+    looks = 0
+
+    def leaderboard_with_a_late_game(lab: Lab, **kwargs: object) -> list:
+        nonlocal looks
+        looks += 1
+        if looks == 2:  # Alice's row arrives; so does a new game of Bob's, with its row
+            _put_totals(game_lab, "Alice", 10, 1, 10)
+            game.record_game(game_lab, "Bob", 5)
+        return real_leaderboard(lab, **kwargs)
+
+    monkeypatch.setattr(game, "leaderboard", leaderboard_with_a_late_game)
+    comparison = game.wait_for_totals(game_lab, timeout=30, interval=0.01)
+    assert comparison.ok and comparison.games == 2
+
+
 def test_delete_game_tables_removes_both_and_tolerates_absence(game_lab: Lab) -> None:
     tables = game.create_game_tables(game_lab)
     assert sorted(game.delete_game_tables(game_lab)) == sorted([tables.scores, tables.totals])

@@ -336,11 +336,23 @@ def recompute_totals_by_scan(lab: Lab, *, page_size: int | None = None) -> Total
     """
     pages: list[int] = []
     games = list(_scan(lab, scores_table_name(lab), pages, page_size))
-    expected = expected_totals(games)
-    actual = {
+    return compare_totals(expected_totals(games), _actual_totals(lab), len(games), len(pages))
+
+
+def _actual_totals(lab: Lab) -> dict[str, dict[str, int]]:
+    return {
         row["PlayerName"]: {name: row[name] for name in TOTAL_FIELDS} for row in leaderboard(lab)
     }
-    comparison = TotalsComparison(expected, actual, games=len(games), pages=len(pages))
+
+
+def compare_totals(
+    expected: dict[str, dict[str, int]],
+    actual: dict[str, dict[str, int]],
+    games: int = 0,
+    pages: int = 0,
+) -> TotalsComparison:
+    """Every difference between totals computed from the games and the aggregate's rows."""
+    comparison = TotalsComparison(expected, actual, games=games, pages=pages)
     for player in sorted(expected):
         if player not in actual:
             comparison.missing.append(player)
@@ -359,14 +371,23 @@ def wait_for_totals(lab: Lab, *, timeout: float = 60.0, interval: float = 0.5) -
 
     The aggregator runs after the writes (milliseconds locally, about a second on
     AWS), so a check right after a burst must wait; the last comparison is returned
-    either way so a failure shows what is still different.
+    either way so a failure shows what is still different. The games are scanned
+    once; while waiting only the small aggregate table is re-read (a scan of every
+    game each time would compete with the aggregator it waits for), and the games
+    are scanned again when the aggregate matches or has counted as many games as
+    there were, in case more games arrived meanwhile.
     """
     deadline = time.monotonic() + timeout
-    while True:
-        comparison = recompute_totals_by_scan(lab)
-        if comparison.ok or time.monotonic() >= deadline:
-            return comparison
+    comparison = recompute_totals_by_scan(lab)
+    while not comparison.ok and time.monotonic() < deadline:
         time.sleep(interval)
+        actual = _actual_totals(lab)
+        cheap = compare_totals(comparison.expected, actual, comparison.games, comparison.pages)
+        counted = sum(row["GamesPlayed"] for row in actual.values())
+        # Scan again when the aggregate matches, or has counted as many games as the last
+        # scan found (then more games may have arrived since).
+        comparison = recompute_totals_by_scan(lab) if cheap.ok or counted >= cheap.games else cheap
+    return comparison
 
 
 def check_totals(lab: Lab, *, min_games: int = 500, timeout: float = 60.0) -> TotalsComparison:
