@@ -312,3 +312,25 @@ def test_check_totals_fails_with_a_hint_for_each_kind_of_mistake(
     with pytest.raises(LabError) as info:
         game.check_totals(game_lab, min_games=1, timeout=0)
     assert hint in str(info.value) and "\n" not in str(info.value)
+
+
+def test_rebuild_totals_repairs_an_aggregate_that_drifted(lab) -> None:
+    from streamlab import game
+
+    game.create_game_tables(lab)
+    games = game.simulate_games(lab, 30, seed=77)
+    table = game.totals_table_name(lab)
+    lab.dynamodb.put_item(
+        TableName=table,
+        Item={
+            "PlayerName": {"S": "Ghost"},
+            "TotalScore": {"N": "5"},
+            "GamesPlayed": {"N": "1"},
+            "BestScore": {"N": "5"},
+        },
+    )
+    lab.dynamodb.delete_item(
+        TableName=game.scores_table_name(lab), Key={"RecordID": games[0]["RecordID"]}
+    )
+    assert not game.recompute_totals_by_scan(lab).ok
+    assert game.rebuild_totals(lab).ok

@@ -25,10 +25,18 @@ def _statement_for(policy: dict, action: str) -> dict:
     return statement
 
 
-def test_allows_exactly_the_recorded_actions_and_the_implied_pass_role() -> None:
+def test_allows_exactly_the_recorded_actions_and_what_aws_also_checks() -> None:
     policy = participant_policy(RECORDED, prefix="alice-")
-    assert allowed_actions(policy) == RECORDED | {"iam:PassRole"}
-    assert with_implied(RECORDED) - RECORDED == {"iam:PassRole"}
+    implied = {
+        "iam:PassRole",
+        "iam:TagRole",
+        "lambda:TagResource",
+        "dynamodb:TagResource",
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+    }
+    assert allowed_actions(policy) == RECORDED | implied
+    assert with_implied(RECORDED) - RECORDED == implied
 
 
 def test_resources_are_scoped_to_the_prefix_where_aws_allows() -> None:

@@ -421,13 +421,36 @@ def _hint(comparison: TotalsComparison) -> str:
         for _, name, expected, actual in comparison.mismatched
     )
     if too_many:
-        return "some games were counted twice: a retried batch? (lab 05 makes this idempotent)"
+        return (
+            "more games counted than the table holds: a retried batch counted twice, or games "
+            "were changed or deleted after they were counted (lab 06 does both; lab 05's "
+            "aggregator handles them); to start the totals again from the games: "
+            "game.rebuild_totals(lab)"
+        )
     if fields == {"BestScore"}:
         return "BestScore must only go up: update it with a condition on the old value"
     return (
         "still different after waiting: check the function's logs for errors, and that it "
         "ADDs each INSERT's Score to TotalScore and 1 to GamesPlayed"
     )
+
+
+def rebuild_totals(lab: Lab) -> TotalsComparison:
+    """Overwrite every player's totals with what a scan of the games gives.
+
+    The escape hatch when the aggregate has drifted from the games (games edited or
+    deleted by another lab, or counted twice before the aggregator was idempotent).
+    Run it while no games are being written.
+    """
+    comparison = recompute_totals_by_scan(lab)
+    table = totals_table_name(lab)
+    for player, totals in comparison.expected.items():
+        item = {"PlayerName": {"S": player}}
+        item.update({name: {"N": str(value)} for name, value in totals.items()})
+        lab.dynamodb.put_item(TableName=table, Item=item)
+    for player in comparison.unexpected:
+        lab.dynamodb.delete_item(TableName=table, Key={"PlayerName": {"S": player}})
+    return recompute_totals_by_scan(lab)
 
 
 # -- the aggregator ----------------------------------------------------------------------
