@@ -169,14 +169,9 @@ def poison_goes_to_queue(
     """The mapping retries a few times, bisects, hands failures to the queue; good games counted."""
     _not_done_yet(exercise)
     function_name = lab.name(name)
-    stream = mappings.stream_arn_of(lab, lab.name(reliability.GAMES))
-    mapping = mappings.find_mapping(lab, stream, function_name)
-    if mapping is None:
-        fail(
-            exercise,
-            f"no mapping from {reliability.GAMES}'s stream to {function_name}.",
-            "run the setup cells of sections 2 and 4 again.",
-        )
+    mapping = _games_mapping(
+        lab, function_name, exercise, "run the setup cells of sections 2 and 4 again."
+    )
     mapping = mappings.wait_for_mapping(lab, mapping["UUID"])
     retries = mapping.get("MaximumRetryAttempts", -1)
     queue_arn = queues.create_queue(lab, lab.name(queue))["QueueArn"]
@@ -237,14 +232,7 @@ def filters_to_inserts(lab: Lab, name: str = "games-feed", *, exercise: str) -> 
 
     _not_done_yet(exercise)
     function_name = lab.name(name)
-    stream = mappings.stream_arn_of(lab, lab.name(reliability.GAMES))
-    mapping = mappings.find_mapping(lab, stream, function_name)
-    if mapping is None:
-        fail(
-            exercise,
-            f"no mapping from {reliability.GAMES}'s stream to {function_name}.",
-            "run the cells of section 6 again.",
-        )
+    mapping = _games_mapping(lab, function_name, exercise, "run the cells of section 6 again.")
     filters = mapping.get("FilterCriteria", {}).get("Filters", [])
     hint = "FilterCriteria={'Filters': [{'Pattern': json.dumps({'eventName': ['INSERT']})}]}"
     if not filters:
@@ -262,3 +250,12 @@ def filters_to_inserts(lab: Lab, name: str = "games-feed", *, exercise: str) -> 
         )
     patterns = ", ".join(json.loads(f["Pattern"]).__repr__() for f in filters)
     passed(exercise, f"{function_name} gets INSERTs only (pattern {patterns})")
+
+
+def _games_mapping(lab: Lab, function_name: str, exercise: str, hint: str) -> dict:
+    """The mapping from the games table's stream to the function, or a failed check."""
+    stream = mappings.stream_arn_of(lab, lab.name(reliability.GAMES))
+    mapping = mappings.find_mapping(lab, stream, function_name)
+    if mapping is None:
+        fail(exercise, f"no mapping from {reliability.GAMES}'s stream to {function_name}.", hint)
+    return mapping
