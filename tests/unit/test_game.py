@@ -334,3 +334,24 @@ def test_rebuild_totals_repairs_an_aggregate_that_drifted(lab) -> None:
     )
     assert not game.recompute_totals_by_scan(lab).ok
     assert game.rebuild_totals(lab).ok
+
+
+def test_start_afresh_empties_both_tables_and_stops_mappings_on_the_old_stream(lab) -> None:
+    import json
+
+    from streamlab import functions, game, mappings
+
+    game.create_game_tables(lab)
+    game.simulate_games(lab, 5, seed=3)
+    functions.deploy_function(
+        lab,
+        "afresh-reader",
+        "def lambda_handler(event, context):\n    return None\n",
+        streams=[game.SCORES_TABLE],
+    )
+    old = mappings.connect_stream(lab, game.SCORES_TABLE, "afresh-reader")
+    tables = game.start_afresh(lab)
+    assert lab.dynamodb.scan(TableName=tables.scores)["Count"] == 0
+    assert lab.dynamodb.scan(TableName=tables.totals)["Count"] == 0
+    remaining = lab.lambda_.list_event_source_mappings(FunctionName="afresh-reader")
+    assert [m["UUID"] for m in remaining["EventSourceMappings"]] == [], json.dumps(old)

@@ -139,6 +139,30 @@ def delete_game_tables(lab: Lab) -> list[str]:
     return deleted
 
 
+def start_afresh(lab: Lab) -> GameTables:
+    """Empty tables, every run: delete the mappings on the old stream, both tables, then create.
+
+    Lab 04 proves its totals against every game in the table, so it must not inherit games
+    that another lab changed or deleted after they were counted (lab 06 does both, and lab
+    04's aggregator counts INSERTs only). Deleting the mappings first stops every poller
+    reading the old stream, lab 06's included (lab 06 reconnects its own when run again).
+    """
+    from .mappings import delete_mapping
+
+    try:
+        arn = lab.dynamodb.describe_table(TableName=scores_table_name(lab))["Table"]["TableArn"]
+    except lab.dynamodb.exceptions.ResourceNotFoundException:
+        arn = None
+    if arn:
+        listed = lab.lambda_.get_paginator("list_event_source_mappings").paginate()
+        for page in listed:
+            for mapping in page["EventSourceMappings"]:
+                if mapping.get("EventSourceArn", "").startswith(f"{arn}/stream/"):
+                    delete_mapping(lab, mapping["UUID"])
+    delete_game_tables(lab)
+    return create_game_tables(lab)
+
+
 # -- games -------------------------------------------------------------------------------
 
 
