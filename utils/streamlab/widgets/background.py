@@ -10,7 +10,6 @@ deterministic; and every loop stops when the kernel exits.
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -18,15 +17,9 @@ from collections.abc import Callable
 import botocore.exceptions
 
 from ..errors import LabError
+from .mode import test_mode  # noqa: F401 - the widgets import it from here
 
-TEST_MODE_ENV = "LAB_TEST_MODE"  # kernels inherit it from nbval / CI / the browser test
-_TRUE = ("1", "true", "yes", "on")
 _LOOPS: weakref.WeakSet[RefreshLoop] = weakref.WeakSet()
-
-
-def test_mode() -> bool:
-    """True when notebooks run headless: widgets show snapshots and loops are bounded."""
-    return os.environ.get(TEST_MODE_ENV, "").strip().lower() in _TRUE
 
 
 class RefreshLoop:

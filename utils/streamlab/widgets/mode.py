@@ -9,7 +9,7 @@ TEST_MODE_VARIABLE = "LAB_TEST_MODE"
 
 def test_mode() -> bool:
     """``LAB_TEST_MODE=1``: set by the test run and inherited by its notebook kernels."""
-    return os.environ.get(TEST_MODE_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+    return os.environ.get(TEST_MODE_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 test_mode.__test__ = False  # not a pytest test
