@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import botocore.config
 
-from .clients import Endpoint, service_client
+from ..service_clients import Endpoint, service_client
 from .invoker import InvokeResult
 from .records import SourceRecord
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from ..pollers.clients import service_client
+from ..service_clients import service_client
 
 log = logging.getLogger("streamlab.runtime")
 

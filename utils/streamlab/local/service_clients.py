@@ -1,4 +1,4 @@
-"""boto3 clients for the pollers' own calls into the emulator (Invoke, SQS, SNS).
+"""boto3 clients for the emulator's own calls into itself (pollers' Invoke, SQS, SNS; destinations).
 
 They carry the Lambda service's identity, not a notebook's: on AWS these calls
 are made by the Lambda service, so the emulator's action log must not count
@@ -13,8 +13,8 @@ from typing import Any
 
 import botocore.config
 
-from ...session import local_session
-from ..identities import SERVICE_ACCESS_KEY
+from ..session import local_session
+from .identities import SERVICE_ACCESS_KEY
 
 Endpoint = str | Callable[[], str]
 
