@@ -140,7 +140,8 @@ def delete_game_tables(lab: Lab) -> list[str]:
 
 
 def start_afresh(lab: Lab) -> GameTables:
-    """Empty tables, every run: delete the mappings on the old stream, both tables, then create.
+    """Empty tables, every run: delete the mappings on the old stream (and the logs of the
+    functions they fed), both tables, then create them again.
 
     Lab 04 proves its totals against every game in the table, so it must not inherit games
     that another lab changed or deleted after they were counted (lab 06 does both, and lab
@@ -153,12 +154,19 @@ def start_afresh(lab: Lab) -> GameTables:
         arn = lab.dynamodb.describe_table(TableName=scores_table_name(lab))["Table"]["TableArn"]
     except lab.dynamodb.exceptions.ResourceNotFoundException:
         arn = None
+    readers: set[str] = set()
     if arn:
         listed = lab.lambda_.get_paginator("list_event_source_mappings").paginate()
         for page in listed:
             for mapping in page["EventSourceMappings"]:
                 if mapping.get("EventSourceArn", "").startswith(f"{arn}/stream/"):
                     delete_mapping(lab, mapping["UUID"])
+                    readers.add(mapping["FunctionArn"].split(":")[6])
+        for function in readers:  # their logs too, so counts of log lines start at zero
+            try:
+                lab.logs.delete_log_group(logGroupName=f"/aws/lambda/{function}")
+            except lab.logs.exceptions.ResourceNotFoundException:
+                pass
     delete_game_tables(lab)
     return create_game_tables(lab)
 
