@@ -26,6 +26,9 @@ import time
 import zipfile
 from typing import Any
 
+from streamlab.iam import trust_policy
+from streamlab.local.pollers.permissions import STREAM_ACTIONS
+
 AWS_POLL_INTERVAL_MS = 250.0
 
 LATENCY_HANDLER = """
@@ -52,29 +55,9 @@ def handler(event, context):
 
 POLICY = {
     "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Resource": "*",
-            "Action": [
-                "dynamodb:GetRecords",
-                "dynamodb:GetShardIterator",
-                "dynamodb:DescribeStream",
-                "dynamodb:ListStreams",
-            ],
-        }
-    ],
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": list(STREAM_ACTIONS)}],
 }
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-        }
-    ],
-}
+TRUST = trust_policy()
 
 
 def free_port() -> int:

@@ -24,22 +24,12 @@ from typing import Any
 import botocore.config
 
 from streamlab.config import load_config
+from streamlab.iam import trust_policy
 from streamlab.local import control
 from streamlab.session import Lab, connect
 
 ROLE_NAME = "streamlab-test-lambda-role"
-TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+TRUST_POLICY = json.dumps(trust_policy())
 
 
 def zip_source(files: str | dict[str, str]) -> bytes:

@@ -12,25 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from streamlab.iam import trust_policy
 from streamlab.local.pollers.invoker import InvokeResult
+from streamlab.local.pollers.permissions import STREAM_ACTIONS as POLLER_STREAM_ACTIONS
 from streamlab.session import Lab
 
-STREAM_ACTIONS = [
-    "dynamodb:GetRecords",
-    "dynamodb:GetShardIterator",
-    "dynamodb:DescribeStream",
-    "dynamodb:ListStreams",
-]
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-        }
-    ],
-}
+STREAM_ACTIONS = list(POLLER_STREAM_ACTIONS)
+TRUST = trust_policy()
 NOOP_HANDLER = "def handler(event, context):\n    return None\n"
 
 

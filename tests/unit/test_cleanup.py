@@ -11,21 +11,12 @@ import pytest
 from streamlab.cleanup import cleanup, find_resources
 from streamlab.config import load_config
 from streamlab.errors import LabError
+from streamlab.iam import trust_policy
+from streamlab.local.pollers.permissions import STREAM_ACTIONS
 from streamlab.session import Lab, connect
 from streamlab.tags import prefix_tag_list, prefix_tags
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+TRUST = json.dumps(trust_policy())
 
 
 def _zip() -> bytes:
@@ -58,18 +49,7 @@ def _make_everything(lab: Lab, tag_prefix: str | None = None) -> None:
     )["Role"]
     stream_access = {
         "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "dynamodb:DescribeStream",
-                    "dynamodb:GetRecords",
-                    "dynamodb:GetShardIterator",
-                    "dynamodb:ListStreams",
-                ],
-                "Resource": "*",
-            }
-        ],
+        "Statement": [{"Effect": "Allow", "Action": list(STREAM_ACTIONS), "Resource": "*"}],
     }
     lab.iam.put_role_policy(
         RoleName=role["RoleName"], PolicyName="inline", PolicyDocument=json.dumps(stream_access)

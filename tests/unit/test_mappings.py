@@ -9,37 +9,20 @@ import zipfile
 import pytest
 
 from streamlab.errors import LabError
+from streamlab.iam import trust_policy
+from streamlab.local.pollers.permissions import STREAM_ACTIONS
 from streamlab.mappings import connect_stream, delete_mapping, stream_arn_of
 from streamlab.queues import create_queue, receive_all
 from streamlab.session import Lab
 
 
 def _function(lab: Lab, name: str) -> None:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = lab.iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
+    role = lab.iam.create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust_policy())
+    )
     stream_access = {
         "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "dynamodb:DescribeStream",
-                    "dynamodb:GetRecords",
-                    "dynamodb:GetShardIterator",
-                    "dynamodb:ListStreams",
-                ],
-                "Resource": "*",
-            }
-        ],
+        "Statement": [{"Effect": "Allow", "Action": list(STREAM_ACTIONS), "Resource": "*"}],
     }
     lab.iam.put_role_policy(
         RoleName=f"{name}-role", PolicyName="streams", PolicyDocument=json.dumps(stream_access)
