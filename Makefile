@@ -13,13 +13,17 @@ PYTEST_ARGS ?=
 # Two workers; --dist loadscope keeps each notebook (all of its cells) on one worker.
 TEST_WORKERS ?= 2
 
-.PHONY: lab test setup doctor lint build-labs stop clean policy
+.PHONY: lab test unit setup doctor lint build-labs stop clean policy
 
 lab: $(STAMP)
 	$(BIN)/streamlab lab
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+
+# The pure unit tests alone (no emulator, no notebooks): seconds, for a quick loop while editing.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit -n $(TEST_WORKERS) $(PYTEST_ARGS) tests
 
 setup: $(STAMP)
 

@@ -8,6 +8,11 @@ that emulator and never to the learner's one on port 4599; ``LAB_TEST_MODE=1``
 makes widgets render static snapshots and bound their refresh loops. The
 emulator starts when first needed and stops when the session ends.
 
+Every test is marked ``unit`` or ``emulator``: a test that needs an emulator (a
+fixture that starts one, a notebook, the browser, course and notebook folders) is
+``emulator``; every other test is ``unit`` and is refused an emulator while it runs,
+so ``pytest -m unit`` (``make unit``) runs in seconds and the marks cannot drift.
+
 The terminal summary lists the time each notebook took (never asserted on).
 """
 
@@ -42,7 +47,50 @@ def ensure_emulator() -> str:
     return endpoint
 
 
+# Fixtures that start an emulator (``lab`` and the others depend on ``emulator``), and the
+# folders whose tests all need one.
+EMULATOR_FIXTURES = {"emulator", "inprocess_emulator", "state_dir"}
+EMULATOR_FOLDERS = {"browser", "course", "notebooks"}
+
+
+def needs_emulator(item: pytest.Item) -> bool:
+    """Does this test start (or use) an emulator? See the module docstring."""
+    if item.path.suffix == ".ipynb" or item.get_closest_marker("emulator"):
+        return True
+    if EMULATOR_FOLDERS & set(item.path.relative_to(ROOT).parts):
+        return True
+    return bool(EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.emulator if needs_emulator(item) else pytest.mark.unit)
+
+
+class EmulatorRefused(RuntimeError):
+    """A test marked ``unit`` tried to start an emulator: give it an emulator fixture."""
+
+
+def _refuse_emulator(*args: object, **kwargs: object) -> None:
+    raise EmulatorRefused(
+        "this test is marked unit but starts an emulator; use the `emulator` or `lab` fixture"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_have_no_emulator(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("unit") is None:
+        return
+    from streamlab.local import app, control
+
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setattr(control, "start", _refuse_emulator)
+    monkeypatch.setattr(app.EmulatorApp, "__init__", _refuse_emulator)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: a pure unit test (no emulator); `pytest -m unit`")
+    config.addinivalue_line("markers", "emulator: the test starts or uses an emulator")
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     state = ROOT / "test-artifacts" / f"emulator-{worker}"
     shutil.rmtree(state, ignore_errors=True)

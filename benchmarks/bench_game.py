@@ -21,10 +21,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from streamlab import game
+from streamlab.apps import game
+from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 from streamlab.local import control
-from streamlab.session import Lab, connect
 
 
 def _free_port() -> int:

@@ -35,7 +35,9 @@ def main() -> None:
     os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="streamlab-bench-")
     port = _free_port()
     os.environ.update(LAB_BACKEND="local", LAB_ENDPOINT=f"http://127.0.0.1:{port}")
-    from streamlab import connect, functions, iam
+    from streamlab import connect
+    from streamlab.aws import functions
+    from streamlab.aws import roles as iam
     from streamlab.local import control
 
     control.start(port)

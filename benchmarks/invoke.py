@@ -83,9 +83,9 @@ def main() -> None:
 
     state = tempfile.mkdtemp(prefix="streamlab-bench-")
     os.environ["LAB_STATE_DIR"] = state
+    from streamlab.aws.session import connect
     from streamlab.config import load_config
     from streamlab.local import control
-    from streamlab.session import connect
 
     port = _free_port()
     control.start(port)

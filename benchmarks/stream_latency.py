@@ -26,7 +26,7 @@ import time
 import zipfile
 from typing import Any
 
-from streamlab.iam import trust_policy
+from streamlab.aws.roles import trust_policy
 from streamlab.local.pollers.permissions import STREAM_ACTIONS
 
 AWS_POLL_INTERVAL_MS = 250.0
@@ -209,9 +209,9 @@ def main() -> None:
     os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="streamlab-bench-")
     port = free_port()
     os.environ["LAB_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    from streamlab.aws.session import connect
     from streamlab.config import load_config
     from streamlab.local import control
-    from streamlab.session import connect
 
     control.start(port)
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from streamlab.aws.session import Lab, connect
 from streamlab.config import endpoint_port, load_config
 from streamlab.local import control
-from streamlab.session import Lab, connect
 
 
 def free_port() -> int:

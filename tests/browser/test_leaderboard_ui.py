@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from streamlab import game
+from streamlab.apps import game
+from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
-from streamlab.session import Lab, connect
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "solutions/04_event_driven_app.ipynb"

@@ -20,16 +20,21 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from streamlab.cleanup import find_resources
+from streamlab.aws.session import connect
 from streamlab.config import load_config
 from streamlab.local import control
 from streamlab.local.app import ACTIONS_PATH
-from streamlab.policy import allowed_actions, participant_policy, render, with_implied
-from streamlab.session import connect
+from streamlab.tooling.cleanup import find_resources
+from streamlab.tooling.participant_policy import (
+    allowed_actions,
+    participant_policy,
+    render,
+    with_implied,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILE = ROOT / "lab_guide" / "iam" / "participant-policy.json"
-ACTIONS_FILE = ROOT / "utils" / "streamlab" / "data" / "lab_actions.json"
+ACTIONS_FILE = ROOT / "utils" / "streamlab" / "tooling" / "data" / "lab_actions.json"
 COURSE = [
     "00_setup",
     "01_dynamodb_basics",

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from streamlab import cli, notebooks
-from streamlab.notebook_runner import execute
+from streamlab.tooling import build_labs as notebooks
+from streamlab.tooling import cli
+from streamlab.tooling.run_notebooks import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

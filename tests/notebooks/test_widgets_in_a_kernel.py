@@ -11,13 +11,13 @@ from pathlib import Path
 
 import nbformat
 
-from streamlab.notebook_runner import execute
+from streamlab.tooling.run_notebooks import execute
 
 CELLS = [
     """
 import time
 import streamlab
-from streamlab import streams, tables
+from streamlab.aws import streams, tables
 from streamlab.widgets import StreamViewer
 lab = streamlab.connect()
 name = lab.name("KernelViewer")

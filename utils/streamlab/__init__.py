@@ -5,10 +5,10 @@ real AWS account with ``LAB_BACKEND=aws``); the other modules are the labs'
 vocabulary for tables, streams, functions, logs and checks.
 """
 
-from ._version import __version__
-from .config import LabConfig, load_config
-from .errors import CheckFailed, ExerciseNotDone, LabError
-from .session import Lab, connect
+from streamlab._version import __version__
+from streamlab.aws.session import Lab, connect
+from streamlab.config import LabConfig, load_config
+from streamlab.errors import CheckFailed, ExerciseNotDone, LabError
 
 __all__ = [
     "CheckFailed",
@@ -26,13 +26,13 @@ __all__ = [
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext streamlab``: registers the ``%%lambda_function`` cell magic."""
-    from .magics import load_ipython_extension as load
+    from streamlab.jupyter.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def load_magics() -> None:
     """Registers the kit's magics in the running notebook (a no-op outside IPython)."""
-    from .magics import load_magics as load
+    from streamlab.jupyter.magics import load_magics as load
 
     load()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .errors import ConfigError
+from streamlab.errors import ConfigError
 
 BACKENDS = ("local", "aws")
 DEFAULT_REGION = "us-east-1"

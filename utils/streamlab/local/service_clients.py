@@ -13,7 +13,8 @@ from typing import Any
 
 import botocore.config
 
-from ..session import local_session
+from streamlab.aws.session import local_session
+
 from .identities import SERVICE_ACCESS_KEY
 
 Endpoint = str | Callable[[], str]

@@ -14,8 +14,9 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from .. import game
-from ..session import Lab
+from streamlab.apps import game
+from streamlab.aws.session import Lab
+
 from .background import error_line, test_mode
 from .leaderboard import Snapshot
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .. import logs
-from ..session import Lab
+from streamlab.aws import logs
+from streamlab.aws.session import Lab
+
 from .mode import headless
 
 HEADLESS_STEPS = 3

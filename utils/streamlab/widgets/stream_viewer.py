@@ -20,11 +20,12 @@ import threading
 import weakref
 from typing import Any
 
-from ..display import Table
-from ..notebook import one_line
-from ..session import Lab
-from ..streams import Change, StreamFollower, decode
-from ..tables import format_value
+from streamlab.aws.session import Lab
+from streamlab.aws.streams import Change, StreamFollower, decode
+from streamlab.aws.tables import format_value
+from streamlab.jupyter.error_display import one_line
+from streamlab.jupyter.result_table import Table
+
 from .mode import headless
 
 COLUMNS = ("#", "event", "key", "what changed")

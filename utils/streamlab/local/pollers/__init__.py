@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import moto_patches
-from .api import EventSourceMappingApi
+from .interceptor import EventSourceMappingApi
 from .invoker import LambdaInvoker
 from .on_failure import DestinationSender
 from .registry import MappingRegistry, moto_source_factory

@@ -4,7 +4,7 @@ How it fits together (one module, one job):
 
 * ``interceptor`` takes ``POST /2015-03-31/functions/<name|ARN>/invocations``
   from moto and answers it as the Lambda API does;
-* ``invoker.LambdaRuntime`` reads the function from moto (briefly, under
+* ``invocation.LambdaRuntime`` reads the function from moto (briefly, under
   ``app.moto_lock``), checks what Lambda checks, runs it and shapes the result;
 * ``pool`` keeps execution environments warm, replaces stale ones, caps them
   and reaps idle ones; ``environment`` is one worker process with its
@@ -48,7 +48,7 @@ from .api_errors import LambdaApiError
 from .async_invoke import AsyncInvoker
 from .destinations import DestinationSender
 from .interceptor import InvokeInterceptor
-from .invoker import LambdaRuntime
+from .invocation import LambdaRuntime
 from .results import InvocationResult
 from .settings import RuntimeSettings, load_settings
 

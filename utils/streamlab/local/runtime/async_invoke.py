@@ -23,7 +23,7 @@ from .api_errors import LambdaApiError
 from .destinations import DestinationSender, destination_record
 
 if TYPE_CHECKING:
-    from .invoker import LambdaRuntime
+    from .invocation import LambdaRuntime
 
 log = logging.getLogger("streamlab.runtime")
 DEFAULT_RETRIES = 2

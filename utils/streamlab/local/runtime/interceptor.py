@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from werkzeug.wrappers import Request, Response
 
 from .api_errors import LambdaApiError
-from .invoker import LambdaRuntime
+from .invocation import LambdaRuntime
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
 CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/")

@@ -1,0 +1,128 @@
+"""Execution roles: trusted by Lambda only, permissions scoped to named resources."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streamlab.aws import roles as iam
+from streamlab.aws.session import Lab
+from streamlab.errors import ConfigError, LabError
+
+
+def _statement(policy: dict, sid: str) -> dict:
+    return next(s for s in policy["Statement"] if s.get("Sid") == sid)
+
+
+def test_trust_policy_lets_only_lambda_assume_the_role() -> None:
+    (statement,) = iam.trust_policy()["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+
+
+def test_logs_permissions_are_scoped_to_the_functions_log_group(lab: Lab) -> None:
+    policy = iam.execution_policy(lab, "pfx-hello")
+    logs = _statement(policy, "WriteOwnLogs")
+    group = f"arn:aws:logs:{lab.region}:{lab.account_id}:log-group:/aws/lambda/pfx-hello"
+    assert logs["Resource"] == [group, f"{group}:*"]
+    assert set(logs["Action"]) == {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    assert len(policy["Statement"]) == 1, "no table, stream or queue access unless asked for"
+
+
+def test_table_and_stream_permissions_name_the_tables(lab: Lab) -> None:
+    policy = iam.execution_policy(
+        lab, "f", tables=["Scores", "Scores"], streams=["Records"], queues=["dlq"]
+    )
+    table = f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table/Scores"
+    tables = _statement(policy, "UseTables")
+    assert tables["Resource"] == [table, f"{table}/index/*"]
+    assert "dynamodb:UpdateItem" in tables["Action"]
+    assert "dynamodb:DeleteTable" not in tables["Action"]
+    streams = _statement(policy, "ReadStreams")
+    assert streams["Resource"] == [
+        f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table/Records/stream/*"
+    ]
+    assert set(streams["Action"]) == {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+    }
+    assert _statement(policy, "ListStreams")["Action"] == "dynamodb:ListStreams"
+    assert _statement(policy, "SendToQueues")["Resource"] == [
+        f"arn:aws:sqs:{lab.region}:{lab.account_id}:dlq"
+    ]
+    wildcard = [s for s in policy["Statement"] if s["Resource"] == "*"]
+    assert [s["Sid"] for s in wildcard] == ["ListStreams"]
+
+
+def test_permissions_boundary_comes_from_the_environment() -> None:
+    arn = "arn:aws:iam::123456789012:policy/LabBoundary"
+    assert iam.permissions_boundary({}) is None
+    assert iam.permissions_boundary({"LAB_PERMISSIONS_BOUNDARY": arn}) == arn
+    with pytest.raises(ConfigError, match="not an IAM policy ARN"):
+        iam.permissions_boundary({"LAB_PERMISSIONS_BOUNDARY": "LabBoundary"})
+
+
+def test_role_is_created_tagged_and_converges_to_the_policy(lab: Lab) -> None:
+    name = lab.name("iam-probe")
+    first = iam.execution_policy(lab, name, tables=["A"])
+    arn, status = iam.ensure_execution_role(
+        lab, name, first, boundary="arn:aws:iam::123456789012:policy/LabBoundary"
+    )
+    assert status == "created" and arn.endswith(f":role/{name}-role")
+    role = lab.iam.get_role(RoleName=f"{name}-role")["Role"]
+    assert role["AssumeRolePolicyDocument"] == iam.trust_policy()
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith("policy/LabBoundary")
+    tags = {t["Key"]: t["Value"] for t in role["Tags"]}
+    assert tags == iam.lab_tags(lab)
+
+    second = iam.execution_policy(lab, name)  # the table was removed from the cell
+    again, status = iam.ensure_execution_role(lab, name, second)
+    assert (again, status) == (arn, "updated")
+    assert iam.ensure_execution_role(lab, name, second) == (arn, "unchanged")
+    stored = lab.iam.get_role_policy(RoleName=f"{name}-role", PolicyName="streamlab-execution")
+    document = stored["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    assert document == second
+
+    assert iam.delete_execution_role(lab, name) is True
+    assert iam.delete_execution_role(lab, name) is False
+
+
+def test_overlong_role_names_are_refused_with_a_hint() -> None:
+    with pytest.raises(LabError, match="shorter function name"):
+        iam.role_name_for("x" * 60)
+
+
+def test_the_policy_allows_exactly_the_named_resources(lab: Lab) -> None:
+    """Evaluated with moto's IAM policy engine, the one the emulator's checks use."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    policy = IAMPolicy(
+        json.dumps(
+            iam.execution_policy(lab, "agg", tables=["Scores"], streams=["Records"], queues=["dlq"])
+        )
+    )
+    arn = f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table"
+    stream = f"{arn}/Records/stream/2026-11-27T10:00:00.000"
+    group = f"arn:aws:logs:{lab.region}:{lab.account_id}:log-group:/aws/lambda/agg"
+
+    def allowed(action: str, resource: str) -> bool:
+        return policy.is_action_permitted(action, resource) == PermissionResult.PERMITTED
+
+    assert allowed("dynamodb:UpdateItem", f"{arn}/Scores")
+    assert not allowed("dynamodb:UpdateItem", f"{arn}/SomeoneElsesTable")
+    assert not allowed("dynamodb:DeleteTable", f"{arn}/Scores")
+    for action in ("GetRecords", "GetShardIterator", "DescribeStream", "ListStreams"):
+        assert allowed(f"dynamodb:{action}", stream)
+    assert not allowed("dynamodb:GetRecords", f"{arn}/Other/stream/2026-11-27T10:00:00.000")
+    assert allowed("logs:PutLogEvents", f"{group}:log-stream:2026/11/27/[$LATEST]abc")
+    assert not allowed("logs:PutLogEvents", f"{group}-other:log-stream:x")
+    assert allowed("sqs:SendMessage", f"arn:aws:sqs:{lab.region}:{lab.account_id}:dlq")
+    assert not allowed("sqs:SendMessage", f"arn:aws:sqs:{lab.region}:{lab.account_id}:other")

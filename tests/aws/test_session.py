@@ -1,0 +1,108 @@
+"""connect(): the local backend ignores real credentials; aws builds without network."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from streamlab.aws.session import LOCAL_ACCESS_KEY, SERVICES, connect
+from streamlab.config import load_config
+from streamlab.errors import CredentialsError
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Fail any attempt to open a network connection, and record it."""
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise OSError("network access is not allowed in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return attempts
+
+
+def test_local_backend_ignores_real_credentials_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, emulator: str
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALREALREAL1234")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://dynamodb.us-east-1.amazonaws.com")
+    lab = connect(load_config({"LAB_ENDPOINT": emulator}))
+    credentials = lab.session.get_credentials()
+    assert credentials.access_key == LOCAL_ACCESS_KEY
+    assert credentials.token is None
+    for service in ("dynamodb", "lambda", "sts"):
+        assert lab.client(service).meta.endpoint_url == emulator
+    # The emulator, not AWS, answered: moto's identity for the dummy key.
+    assert lab.sts.get_caller_identity()["Account"] == lab.account_id == "123456789012"
+
+
+def test_every_documented_client_exists_and_points_at_the_emulator(emulator: str) -> None:
+    lab = connect(load_config({"LAB_ENDPOINT": emulator}))
+    for service in SERVICES:
+        client = getattr(lab, "lambda_" if service == "lambda" else service)
+        assert client.meta.service_model.service_name == service
+        assert client.meta.endpoint_url == emulator
+    assert lab.dynamodb_resource.meta.client.meta.endpoint_url == emulator
+    assert getattr(lab, "lambda") is lab.lambda_
+
+
+def test_name_applies_the_prefix() -> None:
+    config = load_config({"LAB_PREFIX": "alice-"})
+    lab = connect(config, start_emulator=False)
+    assert lab.name("GameScores") == "alice-GameScores"
+
+
+def test_aws_backend_builds_its_session_without_any_network_call(
+    monkeypatch: pytest.MonkeyPatch, no_network: list[object]
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE12")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    lab = connect(
+        load_config({"LAB_BACKEND": "aws", "LAB_REGION": "eu-west-1", "LAB_PREFIX": "bob-"})
+    )
+    assert (lab.backend, lab.region, lab.prefix, lab.endpoint) == ("aws", "eu-west-1", "bob-", None)
+    assert lab.dynamodb.meta.region_name == "eu-west-1"
+    assert "amazonaws.com" in lab.dynamodb.meta.endpoint_url
+    assert lab.name("GameScoresByUser") == "bob-GameScoresByUser"
+    assert no_network == []
+
+
+def test_aws_backend_without_credentials_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, no_network: list[object]
+) -> None:
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(CredentialsError, match="aws configure"):
+        connect(load_config({"LAB_BACKEND": "aws", "LAB_REGION": "eu-west-1"}))
+
+
+def test_aws_backend_without_region_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, no_network: list[object]
+) -> None:
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE12")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    with pytest.raises(CredentialsError, match="LAB_REGION"):
+        connect(load_config({"LAB_BACKEND": "aws"}))

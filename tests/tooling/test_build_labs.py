@@ -1,0 +1,169 @@
+"""The lab generator: answers become stubs, outputs go, and the result never varies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from streamlab.errors import ExerciseNotDone, LabError
+from streamlab.tooling import build_labs as notebooks
+
+SOLUTION_CELL = """\
+# Exercise 1.2: put Bob's item without a NickName
+### BEGIN SOLUTION
+lab.dynamodb.put_item(TableName=T, Item=BOB)
+### END SOLUTION
+print("after")"""
+
+
+def make_solution() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("import streamlab"),
+        nbformat.v4.new_code_cell(SOLUTION_CELL),
+        nbformat.v4.new_code_cell('checks.item_matches(lab, T, {}, exercise="1.2", expected={})'),
+    ]
+    for index, cell in enumerate(cells):
+        cell.id = f"cell-{index}"
+    cells[2].outputs = [nbformat.v4.new_output("stream", text="after\n")]
+    cells[2].execution_count = 3
+    cells[2].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00Z"}
+    cells[2].metadata["tags"] = ["keep-me"]
+    nb.cells = cells
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    return nb
+
+
+def test_answer_becomes_a_stub_that_names_the_exercise() -> None:
+    text, exercises = notebooks.strip_solutions(SOLUTION_CELL)
+    assert "put_item" not in text
+    assert text.splitlines() == [
+        "# Exercise 1.2: put Bob's item without a NickName",
+        notebooks.TODO_LINE,
+        "raise streamlab.ExerciseNotDone('1.2', \"put Bob's item without a NickName\")",
+        'print("after")',
+    ]
+    assert [(e.number, e.instruction) for e in exercises] == [
+        ("1.2", "put Bob's item without a NickName")
+    ]
+
+
+def test_stub_keeps_the_indentation_of_an_answer_inside_a_function() -> None:
+    source = (
+        "def to_plain(image):\n"
+        "    # Exercise 2.3: return the image as plain Python values\n"
+        "    ### BEGIN SOLUTION\n"
+        "    return dict(image)\n"
+        "    ### END SOLUTION\n"
+    )
+    text, _ = notebooks.strip_solutions(source)
+    namespace: dict = {"streamlab": __import__("streamlab")}
+    exec(text, namespace)  # the stub is valid Python at the right depth
+    with pytest.raises(ExerciseNotDone, match="Exercise 2.3 is not done yet: return the image"):
+        namespace["to_plain"]({})
+
+
+def test_stub_raises_the_friendly_error() -> None:
+    text, _ = notebooks.strip_solutions(SOLUTION_CELL)
+    with pytest.raises(ExerciseNotDone) as caught:
+        exec(text, {"streamlab": __import__("streamlab")})
+    assert str(caught.value).startswith(
+        "Exercise 1.2 is not done yet: put Bob's item without a NickName"
+    )
+    assert ExerciseNotDone.pending["1.2"] == "put Bob's item without a NickName"
+    ExerciseNotDone.pending.pop("1.2")
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "needs a line '# Exercise N.M"),
+        ("# Exercise 1.1: x\n### BEGIN SOLUTION\nx = 1", "without ### END SOLUTION"),
+        ("x = 1\n### END SOLUTION", "without ### BEGIN SOLUTION"),
+        ("# Exercise 1.1: x\n### BEGIN SOLUTION\n### BEGIN SOLUTION", "a second"),
+    ],
+)
+def test_malformed_markers_are_one_line_errors(source: str, problem: str) -> None:
+    with pytest.raises(LabError, match=problem):
+        notebooks.strip_solutions(source, name="solutions/x.ipynb", index=4)
+
+
+def test_lab_has_no_outputs_counts_widget_state_or_run_metadata() -> None:
+    lab = notebooks.make_lab(make_solution())
+    code = [cell for cell in lab.cells if cell.cell_type == "code"]
+    assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    assert "execution" not in code[1].metadata
+    assert code[1].metadata["tags"] == ["keep-me"]
+    assert "widgets" not in lab.metadata
+    assert lab.metadata["kernelspec"]["name"] == "python3"
+    assert "version" not in lab.metadata["language_info"]
+
+
+def test_the_solution_is_not_changed_by_making_its_lab() -> None:
+    solution = make_solution()
+    notebooks.make_lab(solution)
+    assert "put_item" in solution.cells[2].source and solution.cells[2].outputs
+
+
+def test_output_is_byte_identical_every_time() -> None:
+    first = notebooks.dumps(notebooks.make_lab(make_solution()))
+    second = notebooks.dumps(notebooks.make_lab(nbformat.reads(first, as_version=4)))
+    assert first == notebooks.dumps(notebooks.make_lab(make_solution()))
+    assert first == second  # building a lab from a lab changes nothing
+    assert first.endswith("\n")
+
+
+def test_stubs_need_streamlab_imported_first() -> None:
+    solution = make_solution()
+    solution.cells[1].source = "import json"
+    with pytest.raises(LabError, match="import streamlab"):
+        notebooks.make_lab(solution, name="solutions/x.ipynb")
+
+
+def test_markers_in_markdown_are_refused() -> None:
+    solution = make_solution()
+    solution.cells[0].source = "### BEGIN SOLUTION"
+    with pytest.raises(LabError, match="code cells only"):
+        notebooks.make_lab(solution)
+
+
+def test_check_cells_are_found_by_their_exercise_argument() -> None:
+    solution = make_solution()
+    assert notebooks.checked_exercises(solution.cells[3]) == ["1.2"]
+    assert notebooks.checked_exercises(solution.cells[2]) == []
+    readiness = nbformat.v4.new_code_cell("checks.environment_ready(lab)")
+    assert notebooks.checked_exercises(readiness) == []
+
+
+def test_lint_finds_an_exercise_without_check_or_hint() -> None:
+    solution = make_solution()
+    assert notebooks.lint_solution(solution, "x") == [
+        "x: exercise 1.2 has no hint (a <details> block naming it)"
+    ]
+    solution.cells.pop(3)
+    solution.cells.append(nbformat.v4.new_markdown_cell("<details><summary>Hint 1.2</summary>"))
+    assert notebooks.lint_solution(solution, "x") == [
+        'x: exercise 1.2 has no check cell (exercise="1.2")'
+    ]
+
+
+def test_build_writes_then_check_finds_it_in_step(tmp_path: Path) -> None:
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "01_x.ipynb").write_text(notebooks.dumps(make_solution()))
+    assert [r.state for r in notebooks.build_labs(tmp_path)] == ["written"]
+    assert [r.state for r in notebooks.build_labs(tmp_path, check=True)] == ["unchanged"]
+    lab = tmp_path / "labs" / "01_x.ipynb"
+    lab.write_text(lab.read_text().replace("Title", "Edited"))
+    (tmp_path / "labs" / "99_gone.ipynb").write_text("{}")
+    states = [r.state for r in notebooks.build_labs(tmp_path, check=True)]
+    assert states == ["differs", "orphan"]
+    assert "Edited" in lab.read_text()  # --check writes nothing
+
+
+def test_build_without_solutions_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="No notebooks"):
+        notebooks.build_labs(tmp_path)

@@ -1,0 +1,368 @@
+"""DynamoDB Streams for the labs: enable, find shards, read records, see what changed.
+
+A stream is split into shards; each shard is an ordered log with its own
+iterators. Reading "the stream" therefore means reading every shard, parents
+before children, from a chosen position. These helpers do that with the
+low-level ``dynamodbstreams`` client and return the records exactly as AWS
+shapes them (typed images), so a learner can compare them with raw
+``get_records`` output; ``decode`` and ``image_changes`` turn them into plain
+Python for people.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streamlab.aws import tables
+from streamlab.aws.session import Lab
+from streamlab.errors import LabError
+
+VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+POSITIONS = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+
+
+def _check_view_type(view_type: str) -> None:
+    if view_type not in VIEW_TYPES:
+        raise LabError(
+            f"{view_type!r} is not a stream view type: use one of {', '.join(VIEW_TYPES)}."
+        )
+
+
+def stream_specification(lab: Lab, table: str) -> dict[str, Any]:
+    """The table's ``StreamSpecification`` (``{}`` when it never had a stream)."""
+    description = tables.describe(lab, table)
+    if description is None:
+        raise LabError(f"There is no table {table!r}: create it first (tables.create_table).")
+    return description.get("StreamSpecification") or {}
+
+
+def stream_arn(lab: Lab, table: str) -> str | None:
+    """The ARN of the table's enabled stream, or None when streams are off."""
+    description = tables.describe(lab, table)
+    if description is None:
+        raise LabError(f"There is no table {table!r}: create it first (tables.create_table).")
+    if not (description.get("StreamSpecification") or {}).get("StreamEnabled"):
+        return None
+    return description.get("LatestStreamArn")
+
+
+def enable_stream(lab: Lab, table: str, view_type: str = "NEW_AND_OLD_IMAGES") -> str:
+    """Turn the stream on (a no-op when it is already on with ``view_type``); return its ARN."""
+    _check_view_type(view_type)
+    current = stream_specification(lab, table)
+    if current.get("StreamEnabled"):
+        if current.get("StreamViewType") != view_type:
+            raise LabError(
+                f"{table} already streams {current.get('StreamViewType')}; a view type cannot "
+                f"change: disable_stream(lab, {table!r}) first, then enable {view_type}."
+            )
+    else:
+        lab.dynamodb.update_table(
+            TableName=table,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type},
+        )
+        tables.wait_until_active(lab, table)
+    arn = stream_arn(lab, table)
+    assert arn is not None
+    wait_until_enabled(lab, arn)
+    return arn
+
+
+def wait_until_enabled(lab: Lab, arn: str, timeout: float = 120.0) -> None:
+    """Wait until the stream is ENABLED: on AWS it is ENABLING for a few seconds after
+    the table turns it on, and writes made meanwhile may not be recorded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"].get(
+            "StreamStatus", "ENABLED"
+        )
+        if status == "ENABLED":
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"The stream is still {status} after {timeout:.0f} s: try again later.")
+        time.sleep(1.0 if lab.backend == "aws" else 0.05)
+
+
+def disable_stream(lab: Lab, table: str) -> bool:
+    """Turn the stream off; say whether it was on. Its records stay readable for 24 h on AWS."""
+    if not stream_specification(lab, table).get("StreamEnabled"):
+        return False
+    lab.dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+    tables.wait_until_active(lab, table)
+    return True
+
+
+def list_shards(lab: Lab, arn: str) -> list[dict[str, Any]]:
+    """Every shard of the stream (following pagination), parents before their children."""
+    shards: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"StreamArn": arn}
+    while True:
+        description = lab.dynamodbstreams.describe_stream(**request)["StreamDescription"]
+        shards.extend(description.get("Shards", []))
+        last = description.get("LastEvaluatedShardId")
+        if not last:
+            break
+        request["ExclusiveStartShardId"] = last
+    return _parents_first(shards)
+
+
+def _parents_first(shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {shard["ShardId"]: shard for shard in shards}
+    ordered: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def visit(shard: dict[str, Any]) -> None:
+        if shard["ShardId"] in seen:
+            return
+        seen.add(shard["ShardId"])
+        parent = by_id.get(shard.get("ParentShardId", ""))
+        if parent:
+            visit(parent)
+        ordered.append(shard)
+
+    for shard in shards:
+        visit(shard)
+    return ordered
+
+
+def _in_shard(shard: Mapping[str, Any], sequence_number: int) -> bool:
+    numbers = shard.get("SequenceNumberRange", {})
+    start = int(numbers.get("StartingSequenceNumber", 0))
+    end = numbers.get("EndingSequenceNumber")
+    return start <= sequence_number and (end is None or sequence_number <= int(end))
+
+
+def _iterator_request(
+    arn: str, shard: Mapping[str, Any], position: str, sequence_number: int | None
+) -> dict[str, Any] | None:
+    """How to start reading ``shard``; None when the shard ends before the position."""
+    request = {"StreamArn": arn, "ShardId": shard["ShardId"]}
+    if position in ("TRIM_HORIZON", "LATEST"):
+        return {**request, "ShardIteratorType": position}
+    assert sequence_number is not None
+    if _in_shard(shard, sequence_number):
+        return {**request, "ShardIteratorType": position, "SequenceNumber": str(sequence_number)}
+    end = shard.get("SequenceNumberRange", {}).get("EndingSequenceNumber")
+    if end is not None and int(end) < sequence_number:
+        return None  # the whole shard is older than the position
+    return {**request, "ShardIteratorType": "TRIM_HORIZON"}
+
+
+def _after_position(record: Mapping[str, Any], position: str, sequence_number: int | None) -> bool:
+    if sequence_number is None:
+        return True
+    number = int(record["dynamodb"]["SequenceNumber"])
+    if position == "AFTER_SEQUENCE_NUMBER":
+        return number > sequence_number
+    return number >= sequence_number
+
+
+def read_shard(lab: Lab, iterator: str, *, max_empty_reads: int = 1) -> Iterator[dict[str, Any]]:
+    """Records from one shard iterator until the shard ends or reads come back empty.
+
+    An open shard never "ends"; an empty answer means "nothing more for now".
+    On AWS an empty answer can also come before records, hence ``max_empty_reads``.
+    """
+    empty = 0
+    while iterator:
+        response = lab.dynamodbstreams.get_records(ShardIterator=iterator)
+        records = response.get("Records", [])
+        yield from records
+        iterator = response.get("NextShardIterator")
+        empty = 0 if records else empty + 1
+        if empty >= max_empty_reads:
+            break
+
+
+def read_records(
+    lab: Lab,
+    arn: str,
+    *,
+    position: str = "TRIM_HORIZON",
+    sequence_number: str | int | None = None,
+    max_empty_reads: int | None = None,
+    at_least: int = 0,
+    timeout: float = 30.0,
+) -> list[dict[str, Any]]:
+    """Every record of every shard from ``position``, shard by shard (parents first).
+
+    ``TRIM_HORIZON`` reads from the oldest record kept (24 h on AWS), ``LATEST``
+    only what arrives after the call. ``AT_SEQUENCE_NUMBER`` /
+    ``AFTER_SEQUENCE_NUMBER`` start at that record in its shard, and take the
+    other shards' records that are not older.
+
+    Records reach a stream asynchronously (on AWS within about a second of the
+    write), so ``at_least=N`` reads again until N records are there, or fails
+    after ``timeout`` seconds saying how many arrived.
+    """
+    if position not in POSITIONS:
+        raise LabError(f"{position!r} is not a stream position: use one of {', '.join(POSITIONS)}.")
+    number: int | None = None
+    if position in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        if sequence_number is None:
+            raise LabError(f"{position} needs sequence_number=<a record's SequenceNumber>.")
+        number = int(sequence_number)
+    if position == "LATEST" and at_least:
+        raise LabError(
+            "LATEST sees only records written after the call: use TRIM_HORIZON, "
+            "or a StreamFollower to wait for new records."
+        )
+    if max_empty_reads is None:
+        max_empty_reads = 3 if lab.backend == "aws" else 1
+    deadline = time.monotonic() + timeout
+    while True:
+        records = _read_once(lab, arn, position, number, max_empty_reads)
+        if len(records) >= at_least:
+            return records
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"Only {len(records)} of the {at_least} expected stream records arrived within "
+                f"{timeout:.0f} s: were the writes made after the stream was turned on?"
+            )
+        time.sleep(0.5 if lab.backend == "aws" else 0.05)
+
+
+def _read_once(
+    lab: Lab, arn: str, position: str, number: int | None, max_empty_reads: int
+) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for shard in list_shards(lab, arn):
+        request = _iterator_request(arn, shard, position, number)
+        if request is None:
+            continue
+        iterator = lab.dynamodbstreams.get_shard_iterator(**request)["ShardIterator"]
+        for record in read_shard(lab, iterator, max_empty_reads=max_empty_reads):
+            if _after_position(record, position, number):
+                records.append(record)
+    return records
+
+
+# -- for people ----------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def image_changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> dict[str, tuple[Any, Any]]:
+    """``{attribute: (before, after)}`` for what differs; None stands for "absent".
+
+    Takes plain images (see ``decode``) and works for INSERT (no old image) and
+    REMOVE (no new image) too.
+    """
+    old = old or {}
+    new = new or {}
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name in [*old, *(n for n in new if n not in old)]:
+        before, after = old.get(name, _MISSING), new.get(name, _MISSING)
+        if before != after:
+            changes[name] = (
+                None if before is _MISSING else before,
+                None if after is _MISSING else after,
+            )
+    return changes
+
+
+@dataclass(frozen=True)
+class Change:
+    """A stream record for people: plain keys and images, and what changed."""
+
+    event: str
+    sequence_number: str
+    keys: dict[str, Any]
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        return image_changes(self.old, self.new)
+
+    def what_changed(self) -> str:
+        """``PlayerName Alice -> Alison``; a new or deleted item's attributes; keys only."""
+        if self.old is None and self.new is None:
+            return "(keys only)"
+
+        def listed(image: Mapping[str, Any]) -> str:
+            return ", ".join(
+                f"{name}={tables.format_value(value)}"
+                for name, value in image.items()
+                if name not in self.keys
+            )
+
+        if self.old is None:
+            return f"new item: {listed(self.new or {})}"
+        if self.new is None:
+            return f"deleted item: {listed(self.old)}"
+        parts = []
+        for name, (before, after) in self.changes.items():
+            if name in self.keys:
+                continue
+            if name not in self.old:
+                parts.append(f"{name} added: {tables.format_value(after)}")
+            elif name not in self.new:
+                parts.append(f"{name} removed (was {tables.format_value(before)})")
+            else:
+                was, now = tables.format_value(before), tables.format_value(after)
+                parts.append(f"{name} {was} -> {now}")
+        return "; ".join(parts) if parts else "(nothing)"
+
+    def summary(self) -> str:
+        """``MODIFY RecordID=1: PlayerName Alice -> Alison``."""
+        key = ", ".join(f"{k}={tables.format_value(v)}" for k, v in self.keys.items())
+        return f"{self.event} {key}: {self.what_changed()}"
+
+
+def decode(record: Mapping[str, Any]) -> Change:
+    """A raw stream record as a ``Change`` with plain values."""
+    data = record["dynamodb"]
+    return Change(
+        event=record["eventName"],
+        sequence_number=data["SequenceNumber"],
+        keys=tables.to_plain(data.get("Keys", {})) or {},
+        old=tables.to_plain(data.get("OldImage")),
+        new=tables.to_plain(data.get("NewImage")),
+    )
+
+
+class StreamFollower:
+    """Reads a stream incrementally: each ``poll`` returns only records not seen before.
+
+    It keeps one iterator per shard, picks up shards that appear later (from
+    TRIM_HORIZON, so none of their records are missed) and drops shards that
+    have ended. The live stream viewer polls with it.
+    """
+
+    def __init__(self, lab: Lab, arn: str, *, position: str = "TRIM_HORIZON") -> None:
+        if position not in ("TRIM_HORIZON", "LATEST"):
+            raise LabError("A follower starts at TRIM_HORIZON or LATEST.")
+        self.lab = lab
+        self.arn = arn
+        self.position = position
+        self._iterators: dict[str, str | None] = {}
+        self._started = False
+
+    def _discover(self) -> None:
+        for shard in list_shards(self.lab, self.arn):
+            shard_id = shard["ShardId"]
+            if shard_id in self._iterators:
+                continue
+            kind = self.position if not self._started else "TRIM_HORIZON"
+            self._iterators[shard_id] = self.lab.dynamodbstreams.get_shard_iterator(
+                StreamArn=self.arn, ShardId=shard_id, ShardIteratorType=kind
+            )["ShardIterator"]
+        self._started = True
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The records that arrived since the last poll, in shard order."""
+        self._discover()
+        records: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self.lab.dynamodbstreams.get_records(ShardIterator=iterator)
+            records.extend(response.get("Records", []))
+            self._iterators[shard_id] = response.get("NextShardIterator")
+        return records

@@ -1,0 +1,187 @@
+"""The ``streamlab`` command: the emulator's life cycle, JupyterLab, and checks.
+
+Every expected failure is printed as one line starting with ``error:`` and a
+non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from streamlab.config import load_config
+from streamlab.errors import LabError
+
+
+def _port(args: argparse.Namespace) -> int:
+    return args.port if args.port is not None else load_config().port
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from streamlab.local import server
+
+    forwarded = ["--port", str(_port(args)), "--host", args.host]
+    if args.allow_remote:
+        forwarded.append("--allow-remote")
+    return server.main(forwarded)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from streamlab.local import control
+
+    port = _port(args)
+    control.start(port)
+    print(control.status(port).message)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from streamlab.local import control
+
+    print(control.stop(_port(args)).message)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from streamlab.local import control
+
+    result = control.status(_port(args))
+    print(result.message)
+    return 0 if result.running else 3
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from streamlab.jupyter.launcher import run_lab
+
+    return run_lab(port=args.jupyter_port, open_browser=args.browser)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from streamlab.tooling.doctor import main
+
+    return main()
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from streamlab.aws.session import connect
+    from streamlab.tooling.cleanup import cleanup, find_resources
+
+    lab = connect()
+    where = f"{lab.backend} backend, prefix {lab.prefix!r}, account {lab.account_id}"
+    if args.dry_run:
+        report = cleanup(lab, dry_run=True)
+    else:
+        if lab.backend == "aws" and not args.yes:
+            found = find_resources(lab)
+            for resource in found:
+                print(f"  {resource}")
+            answer = input(f"Delete these {len(found)} resource(s) ({where})? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        report = cleanup(lab)
+    print(f"cleanup on the {where}")
+    for resource in report.found if report.dry_run else report.deleted:
+        print(f"  {'would delete' if report.dry_run else 'deleted'} {resource}")
+    for resource, reason in report.failed:
+        print(f"  FAILED {resource}: {reason}")
+    for resource in report.remaining:
+        print(f"  still present: {resource}")
+    print(report.summary())
+    return 0 if report.dry_run or report.clean else 1
+
+
+def cmd_build_labs(args: argparse.Namespace) -> int:
+    from streamlab.jupyter.launcher import find_repository_root
+    from streamlab.tooling.build_labs import build_labs
+
+    root = find_repository_root()
+    results = build_labs(root, check=args.check)
+    for result in results:
+        print(result.line(root))
+    stale = [r for r in results if r.state in ("differs", "missing", "orphan")]
+    if stale:
+        print(
+            f"error: {len(stale)} lab notebook(s) out of step with solutions/: "
+            "run `streamlab build-labs` (and delete orphans)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_run_solutions(args: argparse.Namespace) -> int:
+    from streamlab.jupyter.launcher import find_repository_root
+    from streamlab.tooling.run_notebooks import run_solutions
+
+    root = find_repository_root()
+    for path, seconds in run_solutions(root, args.names):
+        print(f"{seconds:6.1f} s  {path.relative_to(root).as_posix()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamlab",
+        description="Labs for DynamoDB Streams and AWS Lambda, on a local emulator or on AWS.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, "run the local emulator in the foreground")
+    serve.add_argument("--port", type=int, help="default: the port of LAB_ENDPOINT (4599)")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback)")
+    serve.add_argument(
+        "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
+    )
+    for name, handler, text in (
+        ("start", cmd_start, "start the local emulator in the background"),
+        ("stop", cmd_stop, "stop the background emulator and its function workers"),
+        ("status", cmd_status, "say whether the emulator is running (exit 0 if it is)"),
+    ):
+        add(name, handler, text).add_argument("--port", type=int)
+    lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
+    lab.add_argument("--jupyter-port", type=int, default=8888)
+    lab.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="open a browser (default: only when a display is available)",
+    )
+    cleanup = add("cleanup", cmd_cleanup, "delete everything the labs created under LAB_PREFIX")
+    cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask on the aws backend")
+    add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
+    build = add("build-labs", cmd_build_labs, "generate labs/ from solutions/ (stubs, no outputs)")
+    build.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if labs/ is out of step"
+    )
+    run = add(
+        "run-solutions",
+        cmd_run_solutions,
+        "execute solutions/ on a fresh private emulator and keep their outputs (maintainers)",
+    )
+    run.add_argument(
+        "names", nargs="*", help="notebook names, e.g. 01_dynamodb_basics (default: all)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

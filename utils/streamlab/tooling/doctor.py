@@ -1,0 +1,197 @@
+"""``streamlab doctor``: is this machine ready for the labs? One line per check.
+
+Each check prints PASS or FAIL with the fix, and the exit status says whether
+everything passed, so instructors can run it on every laptop before a workshop.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import botocore.exceptions
+from packaging.requirements import Requirement
+
+from streamlab.config import LabConfig, load_config
+from streamlab.errors import LabError
+from streamlab.tooling.participant_policy import lab_actions, sample_resource
+
+MIN_PYTHON = (3, 10)
+CORE_PACKAGES = ("boto3", "moto", "jupyterlab", "ipywidgets", "psutil")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
+
+
+def _declared_requirements() -> dict[str, Requirement]:
+    requirements = {}
+    for text in metadata.requires("streamlab") or []:
+        requirement = Requirement(text)
+        if requirement.marker is None:
+            requirements[requirement.name.lower()] = requirement
+    return requirements
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info[:2] >= MIN_PYTHON
+    fix = "" if ok else f"; install Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer"
+    return Check("python", ok, f"{version}{fix}")
+
+
+def check_packages() -> Iterator[Check]:
+    declared = _declared_requirements()
+    for name in CORE_PACKAGES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            yield Check(name, False, 'not installed; run `make lab` or `pip install -e ".[dev]"`')
+            continue
+        requirement = declared.get(name)
+        if requirement and not requirement.specifier.contains(version, prereleases=True):
+            yield Check(
+                name,
+                False,
+                f"{version} is outside {requirement.specifier}; run `make lab` to update",
+            )
+        else:
+            yield Check(name, True, version)
+
+
+def check_local(config: LabConfig) -> Iterator[Check]:
+    from streamlab.local import control
+
+    yield Check("endpoint", True, f"{config.endpoint} (loopback only)")
+    try:
+        health = control.start(config.port)
+    except LabError as exc:
+        yield Check("emulator", False, str(exc))
+        return
+    yield Check(
+        "emulator",
+        True,
+        f"version {health.info.get('version')}, pid {health.info.get('pid')}, port {config.port}",
+    )
+    yield from _round_trip(config)
+
+
+def _round_trip(config: LabConfig) -> Iterator[Check]:
+    from streamlab.aws.session import connect
+
+    try:
+        lab = connect(config, start_emulator=False)
+        identity = lab.sts.get_caller_identity()
+        lab.dynamodb.list_tables(Limit=1)
+    except LabError as exc:
+        yield Check("api", False, str(exc))
+        return
+    except Exception as exc:  # any AWS or network failure becomes one line
+        yield Check("api", False, f"{type(exc).__name__}: {exc}")
+        return
+    yield Check("identity", True, f"account {identity['Account']}, {identity['Arn']}")
+
+
+def check_aws(config: LabConfig) -> Iterator[Check]:
+    from streamlab.aws.session import aws_session, connect
+
+    try:
+        session = aws_session(config.region)
+    except LabError as exc:
+        yield Check("credentials", False, str(exc))
+        return
+    credentials = session.get_credentials()
+    yield Check("credentials", True, f"found ({credentials.method})")
+    yield Check("region", True, session.region_name)
+    yield from _round_trip(config)
+    try:
+        lab = connect(config, start_emulator=False)
+        yield check_permissions(lab, lab_actions())
+    except LabError as exc:
+        yield Check("permissions", False, str(exc))
+
+
+def principal_arn(caller_arn: str) -> str:
+    """The IAM principal to simulate: an assumed role's session ARN becomes the role's ARN."""
+    if ":assumed-role/" in caller_arn:
+        account = caller_arn.split(":")[4]
+        role = caller_arn.split(":assumed-role/")[1].split("/")[0]
+        return f"arn:aws:iam::{account}:role/{role}"
+    return caller_arn
+
+
+def check_permissions(lab: Any, actions: list[str]) -> Check:
+    """Simulate the caller's policies against what the labs call, scoped to the prefix."""
+    identity = lab.sts.get_caller_identity()
+    source = principal_arn(identity["Arn"])
+    by_resource: dict[str, list[str]] = defaultdict(list)
+    for action in actions:
+        by_resource[sample_resource(action, lab.prefix, lab.region, identity["Account"])].append(
+            action
+        )
+    denied: list[str] = []
+    try:
+        for resource, names in sorted(by_resource.items()):
+            paginator = lab.iam.get_paginator("simulate_principal_policy")
+            for page in paginator.paginate(
+                PolicySourceArn=source, ActionNames=names, ResourceArns=[resource]
+            ):
+                denied += [
+                    result["EvalActionName"]
+                    for result in page["EvaluationResults"]
+                    if result["EvalDecision"] != "allowed"
+                ]
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        return Check(
+            "permissions",
+            True,
+            f"not checked ({code}: this identity may not call iam:SimulatePrincipalPolicy); "
+            "ask your instructor whether lab_guide/iam/participant-policy.json is attached",
+        )
+    if denied:
+        shown = ", ".join(sorted(denied)[:5]) + (" ..." if len(denied) > 5 else "")
+        return Check(
+            "permissions",
+            False,
+            f"{len(denied)} of {len(actions)} lab actions denied ({shown}); attach "
+            f"lab_guide/iam/participant-policy.json with PREFIX={lab.prefix!r}",
+        )
+    return Check("permissions", True, f"all {len(actions)} lab actions allowed for {source}")
+
+
+def run_checks(config_loader: Callable[[], LabConfig] = load_config) -> list[Check]:
+    checks = [check_python(), *check_packages()]
+    try:
+        config = config_loader()
+    except LabError as exc:
+        return [*checks, Check("settings", False, str(exc))]
+    checks.append(
+        Check(
+            "backend",
+            True,
+            f"{config.backend}, region {config.region or '(from profile)'}, "
+            f"prefix {config.prefix!r}",
+        )
+    )
+    checks.extend(check_local(config) if config.is_local else check_aws(config))
+    return checks
+
+
+def main() -> int:
+    checks = run_checks()
+    for check in checks:
+        print(check.line())
+    failed = [check for check in checks if not check.ok]
+    print(f"{'all checks passed' if not failed else f'{len(failed)} check(s) failed'}")
+    return 1 if failed else 0
