@@ -7,8 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from streamlab.errors import ExerciseNotDone, LabError
-from streamlab.tooling import build_labs as notebooks
+from streamlab.checks import exercise
+from streamlab.checks.exercise import ExerciseNotDone
+from streamlab.errors import LabError
+from streamlab.tooling import build_labs
 
 SOLUTION_CELL = """\
 # Exercise 1.2: put Bob's item without a NickName
@@ -39,11 +41,11 @@ def make_solution() -> nbformat.NotebookNode:
 
 
 def test_answer_becomes_a_stub_that_names_the_exercise() -> None:
-    text, exercises = notebooks.strip_solutions(SOLUTION_CELL)
+    text, exercises = build_labs.strip_solutions(SOLUTION_CELL)
     assert "put_item" not in text
     assert text.splitlines() == [
         "# Exercise 1.2: put Bob's item without a NickName",
-        notebooks.TODO_LINE,
+        exercise.TODO_LINE,
         "raise streamlab.ExerciseNotDone('1.2', \"put Bob's item without a NickName\")",
         'print("after")',
     ]
@@ -60,7 +62,7 @@ def test_stub_keeps_the_indentation_of_an_answer_inside_a_function() -> None:
         "    return dict(image)\n"
         "    ### END SOLUTION\n"
     )
-    text, _ = notebooks.strip_solutions(source)
+    text, _ = build_labs.strip_solutions(source)
     namespace: dict = {"streamlab": __import__("streamlab")}
     exec(text, namespace)  # the stub is valid Python at the right depth
     with pytest.raises(ExerciseNotDone, match="Exercise 2.3 is not done yet: return the image"):
@@ -68,14 +70,15 @@ def test_stub_keeps_the_indentation_of_an_answer_inside_a_function() -> None:
 
 
 def test_stub_raises_the_friendly_error() -> None:
-    text, _ = notebooks.strip_solutions(SOLUTION_CELL)
+    text, _ = build_labs.strip_solutions(SOLUTION_CELL)
     with pytest.raises(ExerciseNotDone) as caught:
         exec(text, {"streamlab": __import__("streamlab")})
     assert str(caught.value).startswith(
         "Exercise 1.2 is not done yet: put Bob's item without a NickName"
     )
-    assert ExerciseNotDone.pending["1.2"] == "put Bob's item without a NickName"
-    ExerciseNotDone.pending.pop("1.2")
+    with pytest.raises(ExerciseNotDone, match="1.2 is not done yet: put Bob's item without a"):
+        exercise.raise_if_not_done(["1.2"])  # the stub marked it pending
+    exercise.forget("1.2")
 
 
 @pytest.mark.parametrize(
@@ -89,11 +92,11 @@ def test_stub_raises_the_friendly_error() -> None:
 )
 def test_malformed_markers_are_one_line_errors(source: str, problem: str) -> None:
     with pytest.raises(LabError, match=problem):
-        notebooks.strip_solutions(source, name="solutions/x.ipynb", index=4)
+        build_labs.strip_solutions(source, name="solutions/x.ipynb", index=4)
 
 
 def test_lab_has_no_outputs_counts_widget_state_or_run_metadata() -> None:
-    lab = notebooks.make_lab(make_solution())
+    lab = build_labs.make_lab(make_solution())
     code = [cell for cell in lab.cells if cell.cell_type == "code"]
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
     assert "execution" not in code[1].metadata
@@ -105,14 +108,14 @@ def test_lab_has_no_outputs_counts_widget_state_or_run_metadata() -> None:
 
 def test_the_solution_is_not_changed_by_making_its_lab() -> None:
     solution = make_solution()
-    notebooks.make_lab(solution)
+    build_labs.make_lab(solution)
     assert "put_item" in solution.cells[2].source and solution.cells[2].outputs
 
 
 def test_output_is_byte_identical_every_time() -> None:
-    first = notebooks.dumps(notebooks.make_lab(make_solution()))
-    second = notebooks.dumps(notebooks.make_lab(nbformat.reads(first, as_version=4)))
-    assert first == notebooks.dumps(notebooks.make_lab(make_solution()))
+    first = build_labs.dumps(build_labs.make_lab(make_solution()))
+    second = build_labs.dumps(build_labs.make_lab(nbformat.reads(first, as_version=4)))
+    assert first == build_labs.dumps(build_labs.make_lab(make_solution()))
     assert first == second  # building a lab from a lab changes nothing
     assert first.endswith("\n")
 
@@ -121,49 +124,49 @@ def test_stubs_need_streamlab_imported_first() -> None:
     solution = make_solution()
     solution.cells[1].source = "import json"
     with pytest.raises(LabError, match="import streamlab"):
-        notebooks.make_lab(solution, name="solutions/x.ipynb")
+        build_labs.make_lab(solution, name="solutions/x.ipynb")
 
 
 def test_markers_in_markdown_are_refused() -> None:
     solution = make_solution()
     solution.cells[0].source = "### BEGIN SOLUTION"
     with pytest.raises(LabError, match="code cells only"):
-        notebooks.make_lab(solution)
+        build_labs.make_lab(solution)
 
 
 def test_check_cells_are_found_by_their_exercise_argument() -> None:
     solution = make_solution()
-    assert notebooks.checked_exercises(solution.cells[3]) == ["1.2"]
-    assert notebooks.checked_exercises(solution.cells[2]) == []
+    assert build_labs.checked_exercises(solution.cells[3]) == ["1.2"]
+    assert build_labs.checked_exercises(solution.cells[2]) == []
     readiness = nbformat.v4.new_code_cell("checks.environment_ready(lab)")
-    assert notebooks.checked_exercises(readiness) == []
+    assert build_labs.checked_exercises(readiness) == []
 
 
 def test_lint_finds_an_exercise_without_check_or_hint() -> None:
     solution = make_solution()
-    assert notebooks.lint_solution(solution, "x") == [
+    assert build_labs.lint_solution(solution, "x") == [
         "x: exercise 1.2 has no hint (a <details> block naming it)"
     ]
     solution.cells.pop(3)
     solution.cells.append(nbformat.v4.new_markdown_cell("<details><summary>Hint 1.2</summary>"))
-    assert notebooks.lint_solution(solution, "x") == [
+    assert build_labs.lint_solution(solution, "x") == [
         'x: exercise 1.2 has no check cell (exercise="1.2")'
     ]
 
 
 def test_build_writes_then_check_finds_it_in_step(tmp_path: Path) -> None:
     (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "01_x.ipynb").write_text(notebooks.dumps(make_solution()))
-    assert [r.state for r in notebooks.build_labs(tmp_path)] == ["written"]
-    assert [r.state for r in notebooks.build_labs(tmp_path, check=True)] == ["unchanged"]
+    (tmp_path / "solutions" / "01_x.ipynb").write_text(build_labs.dumps(make_solution()))
+    assert [r.state for r in build_labs.build_labs(tmp_path)] == ["written"]
+    assert [r.state for r in build_labs.build_labs(tmp_path, check=True)] == ["unchanged"]
     lab = tmp_path / "labs" / "01_x.ipynb"
     lab.write_text(lab.read_text().replace("Title", "Edited"))
     (tmp_path / "labs" / "99_gone.ipynb").write_text("{}")
-    states = [r.state for r in notebooks.build_labs(tmp_path, check=True)]
+    states = [r.state for r in build_labs.build_labs(tmp_path, check=True)]
     assert states == ["differs", "orphan"]
     assert "Edited" in lab.read_text()  # --check writes nothing
 
 
 def test_build_without_solutions_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="No notebooks"):
-        notebooks.build_labs(tmp_path)
+        build_labs.build_labs(tmp_path)

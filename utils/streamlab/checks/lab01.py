@@ -221,5 +221,3 @@ def scan_with_filter(
             f"{response.get('ScannedCount', len(items))}"
         )
     passed(exercise, "; ".join(lines) + ": a scan reads every item, the filter only drops some")
-
-

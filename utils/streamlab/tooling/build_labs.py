@@ -20,14 +20,12 @@ from pathlib import Path
 
 import nbformat
 
+from streamlab.checks.exercise import EXERCISE_LINE, checked_exercises_in, stub_lines
 from streamlab.errors import LabError
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
-TODO_LINE = "# TODO: write your code here (in place of the line below), then run the cell."
-EXERCISE_LINE = re.compile(r"^\s*# Exercise (?P<number>\d+\.\d+): (?P<instruction>\S.*?)\s*$")
 CHECK_CALL = re.compile(r"^checks\.\w+\(", re.MULTILINE)
-CHECK_EXERCISE = re.compile(r"exercise=\"(?P<number>\d+\.\d+)\"")
 LAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # Cell metadata that describes one run or one person's view, never the lesson.
 VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime", "jupyter", "widgets")
@@ -56,15 +54,7 @@ def checked_exercises(cell: dict) -> list[str]:
     """The exercise numbers a check cell checks (its ``exercise="N.M"`` arguments)."""
     if not is_check_cell(cell):
         return []
-    return [match["number"] for match in CHECK_EXERCISE.finditer(_source(cell))]
-
-
-def stub_lines(number: str, instruction: str, indent: str) -> list[str]:
-    """The TODO stub that replaces an answer."""
-    return [
-        f"{indent}{TODO_LINE}",
-        f"{indent}raise streamlab.ExerciseNotDone({number!r}, {instruction!r})",
-    ]
+    return checked_exercises_in(_source(cell))
 
 
 def _fail(name: str, index: int, problem: str) -> LabError:
