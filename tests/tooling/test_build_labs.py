@@ -29,11 +29,12 @@ def make_solution() -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell('checks.item_matches(lab, T, {}, exercise="1.2", expected={})'),
     ]
     for index, cell in enumerate(cells):
-        cell.id = f"cell-{index}"
+        cell.id = f"lab01-{index:02d}"
     cells[2].outputs = [nbformat.v4.new_output("stream", text="after\n")]
     cells[2].execution_count = 3
     cells[2].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00Z"}
-    cells[2].metadata["tags"] = ["keep-me"]
+    cells[2].metadata["tags"] = ["exercise", "keep-me"]
+    cells[3].metadata["tags"] = ["check"]
     nb.cells = cells
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
@@ -100,7 +101,7 @@ def test_lab_has_no_outputs_counts_widget_state_or_run_metadata() -> None:
     code = [cell for cell in lab.cells if cell.cell_type == "code"]
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
     assert "execution" not in code[1].metadata
-    assert code[1].metadata["tags"] == ["keep-me"]
+    assert code[1].metadata["tags"] == ["exercise", "keep-me"]
     assert "widgets" not in lab.metadata
     assert lab.metadata["kernelspec"]["name"] == "python3"
     assert "version" not in lab.metadata["language_info"]
@@ -134,29 +135,93 @@ def test_markers_in_markdown_are_refused() -> None:
         build_labs.make_lab(solution)
 
 
-def test_check_cells_are_found_by_their_exercise_argument() -> None:
+HINT = "<details>\n<summary>Hint for exercise 1.2</summary>\n\nUse put_item.\n</details>"
+
+
+def hint_cell(text: str = HINT) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata["tags"] = ["hint"]
+    return cell
+
+
+def with_hint(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    solution.cells.insert(2, hint_cell())
+    for index, cell in enumerate(solution.cells):
+        cell.id = f"lab01-{index:02d}"
+    return solution
+
+
+def test_check_cells_are_found_by_their_tag_not_by_an_import_alias() -> None:
     solution = make_solution()
     assert build_labs.checked_exercises(solution.cells[3]) == ["1.2"]
     assert build_labs.checked_exercises(solution.cells[2]) == []
     readiness = nbformat.v4.new_code_cell("checks.environment_ready(lab)")
     assert build_labs.checked_exercises(readiness) == []
+    renamed = nbformat.v4.new_code_cell('lab01.item_matches(lab, T, {}, exercise="1.2")')
+    renamed.metadata["tags"] = ["check"]
+    assert build_labs.checked_exercises(renamed) == ["1.2"]  # any alias, or none
+    untagged = nbformat.v4.new_code_cell('checks.item_matches(lab, T, {}, exercise="1.2")')
+    assert build_labs.checked_exercises(untagged) == []
+
+
+def test_a_well_formed_solution_has_no_problems() -> None:
+    solution = with_hint(make_solution())
+    assert build_labs.lint_solution(solution, "x", lab="01") == []
+    assert build_labs.hints_of(solution) == {"1.2": "Use put_item."}
 
 
 def test_lint_finds_an_exercise_without_check_or_hint() -> None:
     solution = make_solution()
     assert build_labs.lint_solution(solution, "x") == [
-        "x: exercise 1.2 has no hint (a <details> block naming it)"
+        "x: exercise 1.2 needs one hint cell before it (tagged hint), found 0"
     ]
     solution.cells.pop(3)
-    solution.cells.append(nbformat.v4.new_markdown_cell("<details><summary>Hint 1.2</summary>"))
+    solution.cells.insert(2, hint_cell())
     assert build_labs.lint_solution(solution, "x") == [
-        'x: exercise 1.2 has no check cell (exercise="1.2")'
+        'x: exercise 1.2 has no check cell after it (tagged check, exercise="1.2")'
     ]
+
+
+def test_lint_finds_cells_whose_tags_disagree_with_them() -> None:
+    solution = with_hint(make_solution())
+    solution.cells[4].metadata["tags"] = []  # the check cell lost its tag
+    solution.cells[3].metadata["tags"] = ["keep-me"]  # the exercise cell lost its tag
+    solution.cells[2].source = HINT.replace("Hint for exercise", "Need a hint for")
+    solution.cells[0].metadata["tags"] = ["check"]
+    problems = build_labs.lint_solution(solution, "x", lab="01")
+    assert "x, cell 0: tagged check but names no exercise" not in problems  # markdown: other rule
+    assert "x, cell 0: exercise and check cells are code cells" in problems
+    assert "x, cell 3: holds exercise 1.2 but is not tagged exercise" in problems
+    assert "x, cell 4: checks exercise 1.2 but is not tagged check" in problems
+    assert any(p.startswith("x, cell 2: a hint cell is exactly <details>") for p in problems)
+
+
+def test_lint_finds_cell_ids_out_of_the_scheme() -> None:
+    solution = with_hint(make_solution())
+    solution.cells[1].id = "876dbf0e"
+    solution.cells[3].id = "lab02-03"
+    assert build_labs.lint_solution(solution, "x", lab="01") == [
+        "x, cell 1: cell id '876dbf0e' is not lab01-01",
+        "x, cell 3: cell id 'lab02-03' is not lab01-03",
+    ]
+
+
+def test_check_reports_a_broken_solution_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "solutions").mkdir()
+    solution = with_hint(make_solution())
+    solution.cells[4].metadata["tags"] = []
+    (tmp_path / "solutions" / "01_x.ipynb").write_text(build_labs.dumps(solution))
+    results = build_labs.build_labs(tmp_path, check=True)
+    invalid = [r for r in results if r.state == "invalid"]
+    assert [r.detail for r in invalid][:1] == [
+        "cell 4: checks exercise 1.2 but is not tagged check"
+    ]
+    assert all(r.stale for r in invalid)
 
 
 def test_build_writes_then_check_finds_it_in_step(tmp_path: Path) -> None:
     (tmp_path / "solutions").mkdir()
-    (tmp_path / "solutions" / "01_x.ipynb").write_text(build_labs.dumps(make_solution()))
+    (tmp_path / "solutions" / "01_x.ipynb").write_text(build_labs.dumps(with_hint(make_solution())))
     assert [r.state for r in build_labs.build_labs(tmp_path)] == ["written"]
     assert [r.state for r in build_labs.build_labs(tmp_path, check=True)] == ["unchanged"]
     lab = tmp_path / "labs" / "01_x.ipynb"
