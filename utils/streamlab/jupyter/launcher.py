@@ -29,6 +29,8 @@ from streamlab.errors import LabError
 
 FIRST_LAB = "labs/00_setup.ipynb"
 KIT_JUPYTER_CONFIG = Path(__file__).with_name("jupyter_config")
+KERNEL_STARTUP = Path(__file__).with_name("kernel_startup.py")
+USER_STARTUP_VARIABLE = "STREAMLAB_USER_PYTHONSTARTUP"  # the learner's own, run after ours
 PORTS_TO_TRY = 50
 
 
@@ -93,8 +95,14 @@ def free_port(preferred: int) -> int:
 
 
 def _jupyter_environment() -> dict[str, str]:
+    """This server's variables: the kit's Jupyter configuration, and the kernel start-up
+    file that loads ``%%lambda_function`` in every kernel (see ``kernel_startup``)."""
     paths = [str(KIT_JUPYTER_CONFIG), os.environ.get("JUPYTER_CONFIG_PATH", "")]
-    return {**os.environ, "JUPYTER_CONFIG_PATH": os.pathsep.join(p for p in paths if p)}
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": os.pathsep.join(p for p in paths if p)}
+    env["PYTHONSTARTUP"] = str(KERNEL_STARTUP)
+    if os.environ.get("PYTHONSTARTUP") and os.environ["PYTHONSTARTUP"] != str(KERNEL_STARTUP):
+        env[USER_STARTUP_VARIABLE] = os.environ["PYTHONSTARTUP"]
+    return env
 
 
 def run_lab(port: int = 8888, open_browser: bool | None = None) -> int:
