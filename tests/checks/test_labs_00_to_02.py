@@ -93,6 +93,28 @@ def test_item_matches_checks_values_absence_and_types(lab: Lab, capsys) -> None:
     )
 
 
+def test_item_matches_names_the_types_when_the_text_looks_the_same(lab: Lab) -> None:
+    name = lab.name("UnitCheckTypes")
+    tables.create_table(lab, name, hash_key=("RecordID", "N"))
+    tables.put_items(
+        lab, name, [{"RecordID": 3, "Device": {"os": "android", "version": "14"}, "Level": 3}]
+    )
+    expected = {"Device": {"os": "android", "version": 14}}
+    with pytest.raises(CheckFailed) as failed:
+        lab01.item_matches(lab, name, {"RecordID": 3}, exercise="9.7", expected=expected)
+    assert (
+        "Device.version is 14 (type S, a string), expected 14 (type N, a number)"
+        in str(failed.value)
+    )
+    with pytest.raises(CheckFailed, match=r"attribute Level is 3, expected 4\.$"):
+        lab01.item_matches(lab, name, {"RecordID": 3}, exercise="9.7", expected={"Level": 4})
+    with pytest.raises(CheckFailed, match=r"Device\.model is missing"):
+        lab01.item_matches(
+            lab, name, {"RecordID": 3}, exercise="9.7",
+            expected={"Device": {"os": "android", "version": "14", "model": "X"}},
+        )
+
+
 @pytest.fixture(scope="module")
 def orders(lab: Lab) -> str:
     name = lab.name("UnitCheckQueryOrders")
