@@ -1,7 +1,7 @@
 """Keeps per-player totals in GameScoresByUser from the GameScoreRecords stream.
 
-Runs as a Lambda function (handler ``game_aggregator.lambda_handler``, named like
-the learner's in lab 04): it needs only boto3 and the standard library. The
+Runs as a Lambda function whose handler is ``lambda_handler``, named like the
+learner's in lab 04; it needs only boto3 and the standard library. The
 target table's name comes from the GAME_SCORES_BY_USER_TABLE environment
 variable (what ``--table GameScoresByUser`` sets for the learner's function), so
 the same code serves every participant.
