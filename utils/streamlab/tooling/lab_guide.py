@@ -24,12 +24,16 @@ homework (``homework = true``).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from streamlab.errors import LabError
 from streamlab.tooling.lab_facts import LabFacts, reference_lines
