@@ -147,7 +147,9 @@ def facts_of(nb: nbformat.NotebookNode, stem: str) -> LabFacts:
     raw = nb.metadata.get(METADATA_KEY)
     if not isinstance(raw, Mapping):
         raise LabError(f"{where}: no lab facts (notebook metadata {METADATA_KEY!r})")
-    minutes = raw.get("minutes") or {}
+    minutes = raw.get("minutes")
+    if not isinstance(minutes, Mapping):
+        raise LabError(f"{where}: metadata {METADATA_KEY}.minutes has teaching and hands_on")
     exercises = raw.get("exercises", {})
     if not isinstance(exercises, Mapping):
         raise LabError(f"{where}: metadata {METADATA_KEY}.exercises maps N.M to what you do")
