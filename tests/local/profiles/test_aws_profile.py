@@ -160,6 +160,8 @@ def _messages(lab: Lab, function: str) -> list[str]:
 def test_health_reports_the_profile(aws: Lab) -> None:
     profile = probe(aws.endpoint).info["profile"]
     assert profile == {"name": "aws", "time_scale": TIME_SCALE, "seed": 1}
+    port = int(aws.endpoint.rsplit(":", 1)[1])
+    assert "(profile aws, time scale 0.05, seed 1)" in control.status(port).message
 
 
 def test_starting_another_profile_on_a_running_emulator_is_refused(aws: Lab) -> None:

@@ -84,6 +84,12 @@ def status(port: int) -> Status:
         note = ""
         if info.get("version") != __version__:
             note = f" (it is version {info.get('version')}; run `streamlab stop` to update)"
+        profile = info.get("profile") or {"name": "local"}
+        if profile.get("name") != "local":
+            note += (
+                f" (profile {profile.get('name')}, time scale {profile.get('time_scale')}, "
+                f"seed {profile.get('seed')})"
+            )
         return Status(
             True,
             f"emulator running on {_endpoint(port)}, pid {info.get('pid')}, "
