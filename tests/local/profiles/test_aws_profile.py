@@ -499,3 +499,25 @@ def test_a_throttled_mapping_backs_off_and_delivers_once_the_account_has_room(aw
     wait_for(
         lambda: aws.lambda_.get_event_source_mapping(UUID=uuid_)["LastProcessingResult"] == "OK"
     )
+
+
+def test_updating_and_disabling_a_mapping_take_time(aws: Lab) -> None:
+    grant = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": list(STREAM_ACTIONS), "Resource": "*"}]}  # fmt: skip
+    table = _table(aws, stream=True)
+    stream = aws.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    function = _create_function(aws, _new_role(aws, grant))
+    uuid_ = _mapping(aws, function, stream)
+
+    def state() -> str:
+        return aws.lambda_.get_event_source_mapping(UUID=uuid_)["State"]
+
+    assert aws.lambda_.update_event_source_mapping(UUID=uuid_, BatchSize=5)["State"] == "Updating"
+    assert state() == "Updating"
+    wait_for(lambda: state() == "Enabled", timeout=30, interval=0.1)
+    assert aws.lambda_.get_event_source_mapping(UUID=uuid_)["BatchSize"] == 5
+    assert aws.lambda_.update_event_source_mapping(UUID=uuid_, Enabled=False)["State"] == (
+        "Disabling"
+    )
+    assert state() == "Disabling"
+    wait_for(lambda: state() == "Disabled", timeout=30, interval=0.1)
