@@ -73,6 +73,8 @@ def test_options_round_trip_through_the_command_line() -> None:
     options = profiles.ProfileOptions("aws", 0.05, 7)
     assert profiles.options_from(parser.parse_args(options.as_arguments())) == options
     assert profiles.ProfileOptions().as_arguments() == []  # local: the server's defaults
+    with pytest.raises(ConfigError, match="apply to the aws profile"):
+        profiles.options_from(parser.parse_args(["--time-scale", "0.1"]))
 
 
 def test_the_rate_limiter_refuses_the_call_over_the_quota_until_the_second_has_passed() -> None:

@@ -76,6 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace) -> ProfileOptions:
     """The options ``add_arguments`` parsed (a bad value is a ``ConfigError``)."""
+    if args.profile == "local" and (args.time_scale != 1.0 or args.seed is not None):
+        raise ConfigError(
+            "--time-scale and --seed apply to the aws profile: add --profile aws, or drop them."
+        )
     return ProfileOptions(args.profile, args.time_scale, args.seed)
 
 
