@@ -521,3 +521,22 @@ def test_updating_and_disabling_a_mapping_take_time(aws: Lab) -> None:
     )
     assert state() == "Disabling"
     wait_for(lambda: state() == "Disabled", timeout=30, interval=0.1)
+
+
+def test_a_table_is_updating_after_update_table_and_refuses_another_change_meanwhile(
+    aws: Lab,
+) -> None:
+    name = _table(aws)
+    updated = aws.dynamodb.update_table(
+        TableName=name,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    assert updated["TableDescription"]["TableStatus"] == "UPDATING"
+    assert aws.dynamodb.describe_table(TableName=name)["Table"]["TableStatus"] == "UPDATING"
+    with pytest.raises(ClientError) as busy:
+        _client(aws, "dynamodb").update_table(
+            TableName=name, StreamSpecification={"StreamEnabled": False}
+        )
+    assert _code(busy.value) == "ResourceInUseException"
+    aws.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=WAITER)
+    assert aws.dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
