@@ -28,8 +28,11 @@ from .tables import TableProfile
 from .wire import Forward, pass_on
 
 # Who may call what: the participant policy evaluator (issue 14, second half) plugs in
-# here. It gets the request and its recognised action and returns a refusal (AWS's
-# AccessDeniedException for that protocol) or None to let the call through.
+# here (``app.profile.interceptor.authorizer = ...``). It gets the request and its
+# recognised action (``action.iam_action``, ``action.access_key``, ``action.region``) and
+# returns a refusal (AWS's AccessDeniedException for that protocol) or None to let the
+# call through. The Lambda service's own calls (pollers, destinations) never reach it;
+# calls made by function code carry ``identities.FUNCTION_ACCESS_KEY``.
 Authorizer = Callable[[Request, Action], Response | None]
 
 
@@ -60,7 +63,7 @@ class AwsProfileInterceptor:
     def handle(self, request: Request) -> Response:
         action: Action = request.environ[ACTION_KEY]
         forward = self._forward(self)
-        if self.authorizer is not None:
+        if self.authorizer is not None and action.access_key != SERVICE_ACCESS_KEY:
             refusal = self.authorizer(request, action)
             if refusal is not None:
                 return refusal
