@@ -131,3 +131,41 @@ def test_the_scheduler_runs_actions_in_due_order_and_close_drops_the_rest() -> N
     assert done.wait(10)
     scheduler.close()
     assert ran == ["first", "second"]
+
+
+def test_late_log_events_of_one_stream_land_in_the_order_they_were_written() -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from streamlab.local.profiles.clock import Figure
+    from streamlab.local.profiles.logs import DeferredLogWriter
+    from streamlab.local.profiles.scheduler import Scheduler
+
+    class Writer:
+        def __init__(self) -> None:
+            self.streams: list[str] = []
+            self.written: list[tuple[str, int]] = []
+            self.done = threading.Event()
+
+        def ensure_stream(self, spec: object, stream: str) -> None:
+            self.streams.append(stream)
+
+        def write(self, spec: object, stream: str, events: list[dict]) -> None:
+            self.written.append((stream, events[0]["timestamp"]))
+            if len(self.written) == 20:
+                self.done.set()
+
+    figure = Figure("logs.visible_after_seconds", 0.0, 0.2, "https://docs.aws.amazon.com/x")
+    clock = ProfileClock(time_scale=1, seed=5, figures={figure.name: figure})
+    scheduler = Scheduler()
+    writer = Writer()
+    deferred = DeferredLogWriter(writer, clock, scheduler)
+    spec = SimpleNamespace(account_id="1", region="r", log_group="/aws/lambda/f")
+    for number in range(20):
+        deferred.write(spec, f"s{number % 2}", [{"timestamp": number, "message": "m\n"}])
+    assert writer.streams == [f"s{n % 2}" for n in range(20)]  # created at once
+    assert writer.done.wait(10)
+    scheduler.close()
+    for stream in ("s0", "s1"):
+        stamps = [stamp for name, stamp in writer.written if name == stream]
+        assert stamps == sorted(stamps) and len(stamps) == 10
