@@ -27,6 +27,7 @@ from .request_log import log as request_log
 from .request_log import request_line
 
 ACTIONS_PATH = "/_streamlab/actions"
+ACTION_KEY = "streamlab.action"  # the recognised ``actions.Action`` of a request, in its environ
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -53,14 +54,31 @@ class EmulatorApp:
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.action_log = ActionLog()
+        self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def add_interceptor(self, interceptor: Interceptor) -> None:
-        self.interceptors.append(interceptor)
+    def add_interceptor(self, interceptor: Interceptor, *, first: bool = False) -> None:
+        """Add ``interceptor`` after the others (or ahead of them: a profile sees calls first)."""
+        if first:
+            self.interceptors.insert(0, interceptor)
+        else:
+            self.interceptors.append(interceptor)
+
+    def forwarder(self, after: Interceptor) -> Callable[[WSGIEnviron, StartResponse], Iterable]:
+        """Answer as if ``after`` had declined: the interceptors behind it, then moto."""
+
+        def forward(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+            rest = self.interceptors[self.interceptors.index(after) + 1 :]
+            for interceptor in rest:
+                if interceptor.matches(environ):
+                    return interceptor.handle(Request(environ))(environ, start_response)
+            return self.call_moto(environ, start_response)
+
+        return forward
 
     def health(self) -> dict[str, Any]:
         return {
@@ -70,6 +88,7 @@ class EmulatorApp:
             "host": self.host,
             "port": self.port,
             "uptime_seconds": round(time.time() - self.started_at, 1),
+            "profile": self.profile.describe() if self.profile is not None else {"name": "local"},
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
@@ -113,6 +132,7 @@ class EmulatorApp:
             body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)
         action = identify(environ, body)
+        environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
         if action is not None:
             environ["streamlab.operation"] = action.iam_action
             self.action_log.record(action)
