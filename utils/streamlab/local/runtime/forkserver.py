@@ -32,6 +32,7 @@ closes, which also happens when the emulator is killed.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import io
 import json
@@ -104,6 +105,10 @@ def preload(worker) -> None:  # noqa: ANN001
             importlib.import_module(name)
         except ImportError:  # not installed: a handler importing it fails as on AWS
             pass
+    # Move everything loaded so far out of the collector's sight: a worker's collections
+    # then never walk (and so never copy) the template's objects.
+    gc.collect()
+    gc.freeze()
 
 
 def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
