@@ -83,3 +83,41 @@ class PeakSampler:
         while not self._stop.is_set():
             self.sample()
             self._stop.wait(self.interval)
+
+
+def role(process: psutil.Process) -> str:
+    """What a process of an emulator's tree is: emulator, template or worker."""
+    try:
+        command = " ".join(process.cmdline())
+    except psutil.Error:
+        return "gone"
+    if "forkserver.py" in command:  # a forked worker keeps its template's command line
+        try:
+            parent = " ".join(process.parent().cmdline())
+        except (psutil.Error, AttributeError):
+            parent = ""
+        return "worker" if "forkserver.py" in parent else "template"
+    if "streamlab.local.server" in command:
+        return "emulator"
+    return "worker" if "worker.py" in command or "python" in command else process.name()
+
+
+def tree_breakdown(pid: int) -> dict[str, TreeMemory]:
+    """The tree's memory by role (see ``role``), to tell where a peak comes from."""
+    parts: dict[str, TreeMemory] = {}
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return parts
+    for process in processes:
+        try:
+            info = process.memory_full_info()
+        except (psutil.Error, OSError):
+            continue
+        part = parts.setdefault(role(process), TreeMemory())
+        part.rss += info.rss
+        part.pss += getattr(info, "pss", info.rss)
+        part.uss += getattr(info, "uss", info.rss)
+        part.processes += 1
+    return parts

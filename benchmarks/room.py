@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from process_tree import MIB, TreeMemory, tree_memory
+from process_tree import MIB, TreeMemory, tree_breakdown, tree_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ("00_setup", "01_dynamodb_basics", "03_lambda", "99_cleanup")
@@ -118,6 +118,7 @@ class Participant:
     out: str
     process: subprocess.Popen
     emulator_peak: TreeMemory = field(default_factory=TreeMemory)
+    breakdown_at_peak: dict[str, TreeMemory] = field(default_factory=dict)
     everything_peak: TreeMemory = field(default_factory=TreeMemory)
 
     def emulator_pid(self) -> int | None:
@@ -172,7 +173,10 @@ def run_room(label: str, count: int, names: list[str], start: str) -> RoomResult
             for participant in participants:
                 pid = participant.emulator_pid()
                 if pid is not None:
-                    _peak(participant.emulator_peak, tree_memory(pid))
+                    now = tree_memory(pid)
+                    if now.pss > participant.emulator_peak.pss:
+                        participant.breakdown_at_peak = tree_breakdown(pid)
+                    _peak(participant.emulator_peak, now)
                 everything = tree_memory(participant.process.pid)
                 _peak(participant.everything_peak, everything)
                 total.pss += everything.pss
@@ -221,6 +225,9 @@ def _report(result: RoomResult) -> None:
     worst = max(emulators, key=lambda m: m.pss)
     mean_pss = statistics.mean(m.pss for m in emulators) / MIB
     print(f"  emulator tree per participant, peak: mean PSS {mean_pss:6.1f} MiB; worst: {worst}")
+    heaviest = max(result.participants, key=lambda p: p.emulator_peak.pss)
+    for part, memory in sorted(heaviest.breakdown_at_peak.items()):
+        print(f"    at that peak, {part:9} {memory}")
     everything = [p.everything_peak for p in result.participants]
     worst_all = max(everything, key=lambda m: m.pss)
     mean_all = statistics.mean(m.pss for m in everything) / MIB
@@ -240,15 +247,19 @@ def main() -> None:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the spawn-per-worker baseline"
     )
+    parser.add_argument(
+        "--notebooks", help="comma-separated solution names instead of the whole course"
+    )
     parser.add_argument("--participant", help=argparse.SUPPRESS)
-    parser.add_argument("--notebooks", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.participant:
         state, port, out = args.participant.split(",")
         run_participant(state, int(port), args.notebooks.split(","), out)
         return
     names = (
-        list(QUICK)
+        args.notebooks.split(",")
+        if args.notebooks
+        else list(QUICK)
         if args.quick
         else sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
     )

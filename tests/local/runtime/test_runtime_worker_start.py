@@ -65,6 +65,21 @@ def handler(event, context):
     }
 """
 
+# What boto3 makes of the environment, in the handler's own client.
+BOTO3_VIEW = """
+import boto3
+CLIENT = boto3.client("dynamodb")
+def handler(event, context):
+    credentials = boto3.DEFAULT_SESSION.get_credentials()
+    return {
+        "region": CLIENT.meta.region_name,
+        "endpoint": CLIENT.meta.endpoint_url,
+        "retries": CLIENT.meta.config.retries,
+        "access_key": credentials.access_key,
+        "tables": CLIENT.list_tables()["TableNames"] is not None,
+    }
+"""
+
 # Starts a grandchild that would outlive the worker, then runs past the timeout.
 SPAWNS_AND_HANGS = """
 import subprocess, sys, time
@@ -136,6 +151,21 @@ def test_each_forked_worker_gets_its_own_variables_and_folder(lab: Lab) -> None:
     assert first["cwd"] == first["environ"]["LAMBDA_TASK_ROOT"]
     assert second["cwd"] == second["environ"]["LAMBDA_TASK_ROOT"] != first["cwd"]
     assert first["utc_offset"] == "+0000"
+
+
+def test_preloaded_boto3_reads_the_function_environment(lab: Lab, spawn_lab: Lab) -> None:
+    def view(target: Lab, **variables: str) -> dict:
+        name = deploy(target, BOTO3_VIEW, Environment={"Variables": variables})
+        result = invoke(target, name)
+        assert result.get("FunctionError") is None, result["body"]
+        return result["body"]
+
+    forked, spawned = view(lab, AWS_MAX_ATTEMPTS="7"), view(spawn_lab, AWS_MAX_ATTEMPTS="7")
+    assert forked["retries"]["total_max_attempts"] == 7  # this function's variable
+    assert forked["endpoint"] == lab.endpoint  # this emulator, from AWS_ENDPOINT_URL
+    assert forked["region"] == lab.region
+    assert {**forked, "endpoint": None} == {**spawned, "endpoint": None}
+    assert view(lab)["retries"].get("total_max_attempts") != 7  # nothing kept from the last one
 
 
 def test_forked_worker_holds_no_descriptor_of_the_template(lab: Lab, spawn_lab: Lab) -> None:

@@ -48,7 +48,24 @@ import traceback
 HEADER = struct.Struct("!I")
 MAX_FDS = 4
 # What a handler most likely imports first; the rest of boto3 loads on demand, as it would.
-PRELOAD = ("boto3", "boto3.session", "botocore.session", "botocore.client", "boto3.dynamodb.types")
+# botocore data every client needs, and the models of the services the labs' handlers use.
+WARM_DATA = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
+WARM_SERVICES = {"dynamodb": ("service-2", "endpoint-rule-set-1", "resources-1")}
+PRELOAD = (
+    "boto3",
+    "boto3.session",
+    "boto3.dynamodb.types",
+    "boto3.dynamodb.conditions",
+    "boto3.resources.factory",
+    "botocore.session",
+    "botocore.client",
+    "botocore.endpoint",
+    "botocore.httpsession",
+    "botocore.parsers",
+    "botocore.serialize",
+    "botocore.regions",
+    "botocore.retries.standard",
+)
 
 
 def read_message(sock: socket.socket) -> tuple[dict | None, list[int]]:
@@ -105,10 +122,43 @@ def preload(worker) -> None:  # noqa: ANN001
             importlib.import_module(name)
         except ImportError:  # not installed: a handler importing it fails as on AWS
             pass
+    warm_boto3()
     # Move everything loaded so far out of the collector's sight: a worker's collections
     # then never walk (and so never copy) the template's objects.
     gc.collect()
     gc.freeze()
+
+
+def warm_boto3() -> None:
+    """Give boto3 a default session whose loader already holds the labs' service models.
+
+    Creating a client parses botocore's JSON models (endpoints, partitions, the
+    service's API and rules): ~20 MiB and tens of milliseconds per worker. Parsed
+    once here, a forked worker's ``boto3.client("dynamodb")`` or
+    ``boto3.resource("dynamodb")`` finds them in the default session's loader and
+    shares them copy-on-write. Nothing that depends on the function's environment
+    is resolved here: region, endpoint, credentials and profile are read when the
+    worker creates its client, from its own variables. The template runs with the
+    same ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` (``/dev/null``) as
+    every worker, so the config the session may have read is the one a worker
+    would read.
+    """
+    try:
+        import boto3
+    except ImportError:
+        return
+    try:
+        session = boto3.Session()
+        loader = session._loader  # noqa: SLF001 - the loader boto3 made for this session
+        for name in WARM_DATA:
+            loader.load_data(name)
+        for service, kinds in WARM_SERVICES.items():
+            version = loader.determine_latest_version(service, "service-2")
+            for kind in kinds:
+                loader.load_service_model(service, kind, version)
+    except Exception:  # a boto3 without these models: workers load what they need
+        return
+    boto3.DEFAULT_SESSION = session
 
 
 def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001

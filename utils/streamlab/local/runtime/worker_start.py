@@ -119,6 +119,10 @@ class WorkerTemplate:
                 LAB_RUNTIME_ALLOWED_PACKAGES=json.dumps(self._allowed),
                 TZ=":UTC",
                 LANG="en_US.UTF-8",
+                # What every worker gets (environment.py): the preloaded boto3 session
+                # must never read this machine's AWS files.
+                AWS_CONFIG_FILE=os.devnull,
+                AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             )
             try:
                 self._process = subprocess.Popen(
