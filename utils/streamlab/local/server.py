@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import EmulatorError
-from . import moto_patches, paths
+from . import memory, moto_patches, paths
 from .app import EmulatorApp
 from .extensions import install_extensions
 
@@ -61,21 +61,32 @@ def idle_seconds_setting(environ: dict[str, str] | None = None) -> float:
     return value
 
 
-def _stop_when_idle(app: EmulatorApp, idle_seconds: float, stop: Callable[[], None]) -> None:
-    """Call ``stop`` once no request has come for ``idle_seconds``.
+def _housekeeping(app: EmulatorApp, idle_seconds: float, stop: Callable[[], None]) -> None:
+    """While the emulator runs: give freed memory back, and stop it when nobody uses it.
 
-    A left-behind emulator (a closed laptop notebook, a culled hub server) then
-    frees its memory; ``connect()`` starts a new one when someone comes back.
+    After a burst of work, once the emulator has been quiet a moment, its freed
+    memory goes back to the system (see ``memory``). When no request has come
+    for ``idle_seconds`` (0: never), it calls ``stop``: a left-behind emulator
+    (a closed laptop notebook, a culled hub server) then frees everything, and
+    ``connect()`` starts a new one when someone comes back.
     """
-    interval = max(0.05, min(30.0, idle_seconds / 4))
+    interval = memory.INTERVAL_SECONDS
+    if idle_seconds > 0:
+        interval = max(0.05, min(interval, idle_seconds / 4))
+    busy_since_release = True
     while True:
         time.sleep(interval)
         quiet = time.monotonic() - app.last_request
-        if quiet >= idle_seconds:
+        if idle_seconds > 0 and quiet >= idle_seconds:
             log.info("no request for %.0f s (LAB_EMULATOR_IDLE_SECONDS): stopping", quiet)
             _forget_pid_file(app.port)
             stop()
             return
+        if quiet < memory.QUIET_SECONDS:
+            busy_since_release = True
+        elif busy_since_release:
+            busy_since_release = False
+            memory.release_free_memory()
 
 
 def _forget_pid_file(port: int) -> None:
@@ -115,10 +126,9 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool 
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    if idle_seconds > 0:
-        threading.Thread(
-            target=_stop_when_idle, args=(app, idle_seconds, stop), name="idle-stop", daemon=True
-        ).start()
+    threading.Thread(
+        target=_housekeeping, args=(app, idle_seconds, stop), name="housekeeping", daemon=True
+    ).start()
     if hasattr(signal, "SIGBREAK"):  # Windows console close / CTRL_BREAK
         signal.signal(signal.SIGBREAK, stop)
     log.info("streamlab emulator listening on http://%s:%s", host, app.port)
