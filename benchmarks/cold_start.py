@@ -7,7 +7,8 @@ the old start: the baseline). For each it prints:
 
 * cold start: CreateFunction, then the first Invoke answered (through boto3),
   p50 / p99 over ``--rounds`` new functions, for a plain handler and for one
-  that imports boto3 at module level (as the labs' handlers do);
+  that imports boto3 at module level (as the labs' handlers do), with the
+  REPORT line's ``Init Duration`` (the worker's start: what the template changes);
 * the emulator's process tree with ``--keep`` functions warm at once (each
   holding one environment): PSS (the headline), USS and RSS; see process_tree.
 
@@ -18,6 +19,7 @@ Run: ``.venv/bin/python benchmarks/cold_start.py [--rounds 30] [--keep 6]``
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import os
 import socket
@@ -86,15 +88,21 @@ def _measure(lab: Any, pid: int, rounds: int, keep: int) -> dict[str, Any]:
             Handler="lambda_function.handler",
             Code={"ZipFile": _zip(source + f"# {name}\n")},  # own code: a new task folder
         )
-        client.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()
+        reply = client.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+        reply["Payload"].read()
         elapsed = (time.perf_counter() - started) * 1000
+        report = base64.b64decode(reply["LogResult"]).decode()
+        init_ms.append(float(report.split("Init Duration: ")[1].split(" ms")[0]))
         client.delete_function(FunctionName=name)  # its environment is reaped: memory stays flat
         return elapsed
 
+    init_ms: list[float] = []
     cold(HANDLER)  # first use: connections, moto's lazy imports
+    init_ms.clear()
     plain = [cold(HANDLER) for _ in range(rounds)]
+    plain_init, init_ms[:] = list(init_ms), []
     with_boto3 = [cold(BOTO3_HANDLER) for _ in range(rounds)]
-    time.sleep(1.0)
+    time.sleep(6.0)  # the reaper (every 5 s) ends the deleted functions' environments
     idle = tree_memory(pid)
     for i in range(keep):
         name = f"kept-{i}"
@@ -106,7 +114,14 @@ def _measure(lab: Any, pid: int, rounds: int, keep: int) -> dict[str, Any]:
             Code={"ZipFile": _zip(BOTO3_HANDLER + f"# {name}\n")},
         )
         client.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()
-    return {"plain": plain, "boto3": with_boto3, "idle": idle, "kept": tree_memory(pid)}
+    return {
+        "plain": plain,
+        "boto3": with_boto3,
+        "plain_init": plain_init,
+        "boto3_init": list(init_ms),
+        "idle": idle,
+        "kept": tree_memory(pid),
+    }
 
 
 def main() -> None:
@@ -135,9 +150,11 @@ def main() -> None:
         for start in ("fork", "spawn"):
             timings = results[start][label]
             tag = "template fork " if start == "fork" else "spawn (baseline)"
+            init = results[start][f"{label}_init"]
             print(
                 f"  {what:24} {tag:16} p50 {statistics.median(timings):7.1f} ms"
                 f"   p99 {_percentile(timings, 0.99):7.1f} ms"
+                f"   (Init Duration p50 {statistics.median(init):6.1f} ms)"
             )
     for start in ("fork", "spawn"):
         tag = "template fork " if start == "fork" else "spawn (baseline)"
