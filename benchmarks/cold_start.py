@@ -129,16 +129,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="new functions per measurement")
     parser.add_argument("--keep", type=int, default=6, help="functions kept warm for memory")
     args = parser.parse_args()
-    os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="streamlab-bench-")
     from streamlab.local import control
 
     results = {}
-    for start in ("fork", "spawn"):
-        port, lab, pid = _start(start)
-        try:
-            results[start] = _measure(lab, pid, args.rounds, args.keep)
-        finally:
-            control.stop(port)
+    with tempfile.TemporaryDirectory(prefix="streamlab-bench-") as state:
+        os.environ["LAB_STATE_DIR"] = state
+        for start in ("fork", "spawn"):
+            port, lab, pid = _start(start)
+            try:
+                results[start] = _measure(lab, pid, args.rounds, args.keep)
+            finally:
+                control.stop(port)
 
     print(
         f"python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs, "

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -210,6 +211,8 @@ def run_room(label: str, count: int, names: list[str], start: str) -> RoomResult
                 f"participant on port {participant.port}: {result['error']} "
                 f"(log: {participant.state}/participant.log)"
             )
+        else:  # a failed participant's folder stays, for its logs
+            shutil.rmtree(participant.state, ignore_errors=True)
     return RoomResult(label, participants, cells, errors, total_peak, time.monotonic() - started)
 
 
