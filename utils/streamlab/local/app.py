@@ -50,6 +50,7 @@ class EmulatorApp:
         self.host = host
         self.port = port
         self.started_at = time.time()
+        self.last_request = time.monotonic()  # for stopping when nobody uses the emulator
         self.moto_lock = threading.RLock()
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
@@ -113,6 +114,7 @@ class EmulatorApp:
             )
 
     def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        self.last_request = time.monotonic()
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, start_response)
