@@ -118,7 +118,11 @@ def test_each_call_is_recorded_with_its_resource_arns_and_condition_keys(
         {
             "action": "lambda:DeleteEventSourceMapping",
             "resource": arn,
-            "context": {"lambda:FunctionArn": function_arn},
+            "context": {
+                "lambda:FunctionArn": function_arn,
+                "aws:ResourceTag/streamlab:kit": "streamlab",
+                "aws:ResourceTag/streamlab:prefix": lab.prefix,
+            },
         }
     ]
     (passed,) = _requests(emulator, "lambda:CreateFunction")

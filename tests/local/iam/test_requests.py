@@ -71,3 +71,18 @@ def test_a_queue_url_names_the_queue() -> None:
 def test_an_operation_missing_from_the_table_is_marked_unmapped() -> None:
     found = authorisations(call("ec2", "RunInstances"), "ec2:RunInstances")
     assert not found.mapped and found.requests[0].resource == "*"
+
+
+def test_a_transaction_is_authorised_as_each_of_its_item_actions() -> None:
+    items = [
+        {"Put": {"TableName": "a"}},
+        {"Update": {"TableName": "b"}},
+        {"ConditionCheck": {"TableName": "a"}},
+        {"Put": {"TableName": "a"}},
+    ]
+    found = authorisations(call("dynamodb", "TransactWriteItems", TransactItems=items), "")
+    assert [(r.action, r.resource.rsplit("/", 1)[1]) for r in found.requests] == [
+        ("dynamodb:PutItem", "a"),
+        ("dynamodb:UpdateItem", "b"),
+        ("dynamodb:ConditionCheckItem", "a"),
+    ]

@@ -103,6 +103,10 @@ class EmulatorApp:
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, start_response)
         action = self._identify(environ)
+        if action is not None:
+            self.account_state.remember(
+                action.service, action.operation, action.params, action.region
+            )
         for interceptor in self.interceptors:
             if interceptor.matches(environ):
                 response = interceptor.handle(Request(environ))

@@ -46,12 +46,18 @@ class State(Protocol):
     def role_boundary(self, account: str, role_name: str) -> str | None:
         """The role's permissions boundary ARN, if it has one."""
 
+    def mapping_tags(self, account: str, region: str, uuid: str) -> dict[str, str]:
+        """An event source mapping's tags (before the call), empty if it has none."""
+
 
 class NoState:
     """For calls judged without an account behind them (unit tests, recorded calls)."""
 
     def role_boundary(self, account: str, role_name: str) -> str | None:
         return None
+
+    def mapping_tags(self, account: str, region: str, uuid: str) -> dict[str, str]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,39 @@ def _batch_write(call: Call, state: State) -> list[Request]:
     return [Request("dynamodb:BatchWriteItem", table_arn(call, t)) for t in tables]
 
 
+# A transaction is authorised as the item action of each of its parts, on that part's table
+# ("Using IAM with DynamoDB transactions" in the DynamoDB Developer Guide).
+_TRANSACT_WRITE = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def _transact_write(call: Call, state: State) -> list[Request]:
+    requests = []
+    for item in call.params.get("TransactItems") or []:
+        for part, action in _TRANSACT_WRITE.items():
+            if part in item:
+                request = Request(action, table_arn(call, str(item[part].get("TableName", ""))))
+                if request not in requests:
+                    requests.append(request)
+    return requests
+
+
+def _transact_get(call: Call, state: State) -> list[Request]:
+    tables = {
+        str(i.get("Get", {}).get("TableName", "")) for i in call.params.get("TransactItems") or []
+    }
+    return [Request("dynamodb:GetItem", table_arn(call, t)) for t in sorted(tables)]
+
+
+def _batch_get(call: Call, state: State) -> list[Request]:
+    tables = sorted(call.params.get("RequestItems") or {})
+    return [Request("dynamodb:BatchGetItem", table_arn(call, t)) for t in tables]
+
+
 def _get_records(call: Call, state: State) -> list[Request]:
     # A shard iterator names its stream: "<stream ARN>|..." (AWS's and moto's alike).
     return [Request("dynamodb:GetRecords", _p(call, "ShardIterator").split("|", 1)[0])]
@@ -248,10 +287,19 @@ def _create_mapping(call: Call, state: State) -> list[Request]:
     return requests
 
 
+def _resource_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+
+
 def _mapping(action: str, with_function: bool = True) -> Builder:
+    """A mapping's own operations: on its ARN, with its function (``lambda:FunctionArn``,
+    where AWS documents it) and its tags (``aws:ResourceTag/...``)."""
+
     def build(call: Call, state: State) -> list[Request]:
+        uuid = _p(call, "UUID")
         context = _mapping_function(call) if with_function else {}
-        return [Request(action, mapping_arn(call, _p(call, "UUID")), context)]
+        context |= _resource_tags(state.mapping_tags(call.account, call.region, uuid))
+        return [Request(action, mapping_arn(call, uuid), context)]
 
     return build
 
@@ -329,6 +377,9 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
     ("dynamodb", "Query"): _on("dynamodb:Query", _table_or_index),
     ("dynamodb", "Scan"): _on("dynamodb:Scan", _table_or_index),
     ("dynamodb", "BatchWriteItem"): _batch_write,
+    ("dynamodb", "BatchGetItem"): _batch_get,
+    ("dynamodb", "TransactWriteItems"): _transact_write,
+    ("dynamodb", "TransactGetItems"): _transact_get,
     ("dynamodb", "ListTables"): _unscoped("dynamodb:ListTables"),
     ("dynamodb", "ListStreams"): _unscoped("dynamodb:ListStreams"),
     ("dynamodb", "DescribeStream"): _on("dynamodb:DescribeStream", lambda c: _p(c, "StreamArn")),
