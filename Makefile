@@ -51,6 +51,7 @@ stop: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache node_modules
 
-# Regenerate lab_guide/iam/participant-policy.json from the actions the solutions call.
+# Regenerate lab_guide/iam/ (participant policy, permissions boundary) and the record of the
+# course's calls (tooling/data/lab_actions.json, lab_requests.json) from a run of the solutions.
 policy: $(STAMP)
 	LAB_WRITE_POLICY=1 $(BIN)/python -m pytest tests/course -k policy $(PYTEST_ARGS)

@@ -21,8 +21,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
-from .actions import ActionLog, identify
+from .actions import Action, ActionLog, identify
 from .health import HEALTH_PATH, SERVICE_NAME
+from .iam.moto_state import ACCOUNT_ID, MotoState
+from .iam.requests import NEEDS_RESPONSE, Call, authorisations
 from .request_log import log as request_log
 from .request_log import request_line
 
@@ -56,6 +58,7 @@ class EmulatorApp:
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.action_log = ActionLog()
         self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
+        self.account_state = MotoState(self.moto_lock)
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
@@ -120,14 +123,34 @@ class EmulatorApp:
             return response(environ, start_response)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, start_response)
-        self._record_action(environ)
+        action = self._identify(environ)
+        if action is not None:
+            self.account_state.remember(
+                action.service, action.operation, action.params, action.region
+            )
         for interceptor in self.interceptors:
             if interceptor.matches(environ):
-                return interceptor.handle(Request(environ))(environ, start_response)
-        return self.call_moto(environ, start_response)
+                response = interceptor.handle(Request(environ))
+                if action is not None:
+                    answer = b""
+                    if (action.service, action.operation) in NEEDS_RESPONSE:
+                        answer = response.get_data()
+                    self._record(action, response.status_code, answer)
+                return response(environ, start_response)
+        if action is None:
+            return self.call_moto(environ, start_response)
+        status: list[int] = []
 
-    def _record_action(self, environ: WSGIEnviron) -> None:
-        """Tally the request's IAM action; the body is buffered so moto can still read it."""
+        def recording_start_response(code: str, headers: list, exc_info: Any = None) -> Any:
+            status.append(int(code.split(" ", 1)[0]))
+            return start_response(code, headers, exc_info)
+
+        body = self.call_moto(environ, recording_start_response)
+        self._record(action, status[0] if status else 500, b"".join(body))
+        return body
+
+    def _identify(self, environ: WSGIEnviron) -> Action | None:
+        """The request's action; the body is buffered so moto can still read it."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = b""
         if length:  # chunked bodies (no length) are left for moto to read as they come
@@ -137,14 +160,39 @@ class EmulatorApp:
         environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
         if action is not None:
             environ["streamlab.operation"] = action.iam_action
-            self.action_log.record(action)
+        return action
+
+    def _record(self, action: Action, status: int, answer: bytes) -> None:
+        """Tally the action with what IAM authorises for it (after the answer, which names
+        a new mapping's UUID and a mapping's function)."""
+        response = None
+        if 200 <= status < 300 and answer:
+            try:
+                response = json.loads(answer)
+            except ValueError:
+                response = None
+        call = Call(
+            action.service,
+            action.operation,
+            action.params,
+            action.region,
+            ACCOUNT_ID,
+            response if isinstance(response, dict) else None,
+        )
+        try:
+            found = authorisations(call, action.iam_action, self.account_state)
+        except Exception:  # an unexpected shape must never break the call itself
+            found = None
+        self.action_log.record(action, found)
 
     def _actions_endpoint(
         self, environ: WSGIEnviron, start_response: StartResponse
     ) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "DELETE":
             self.action_log.clear()
-        body = json.dumps({"actions": self.action_log.snapshot()})
+        body = json.dumps(
+            {"actions": self.action_log.snapshot(), "requests": self.action_log.requests()}
+        )
         return Response(body, mimetype="application/json")(environ, start_response)
 
     def call_moto(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:
