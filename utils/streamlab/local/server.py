@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import EmulatorError
-from . import moto_patches
+from . import moto_patches, stream_shards
 from .app import EmulatorApp
 from .extensions import install_extensions
 
@@ -31,15 +31,28 @@ class _QuickRequestHandler(MotoRequestHandler):
     disable_nagle_algorithm = True
 
 
-def build_app(host: str, port: int) -> EmulatorApp:
-    """The emulator application with moto corrected and every extension installed."""
+def build_app(
+    host: str, port: int, shard_policy: stream_shards.ShardPolicy | None = None
+) -> EmulatorApp:
+    """The emulator application with moto corrected and every extension installed.
+
+    ``shard_policy`` says how streams enabled from now on are split and roll over
+    (default: several shards, no rollover).
+    """
     moto_patches.apply()
+    if shard_policy is not None:
+        stream_shards.configure(shard_policy)
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
     return app
 
 
-def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool = False) -> None:
+def serve(
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    allow_remote: bool = False,
+    shard_policy: stream_shards.ShardPolicy | None = None,
+) -> None:
     """Serve until interrupted or terminated."""
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise EmulatorError(
@@ -48,7 +61,7 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool 
         )
     if host not in LOOPBACK_HOSTS:
         log.warning("listening on %s: anyone who can reach this address can use it", host)
-    app = build_app("127.0.0.1" if host == "localhost" else host, port)
+    app = build_app("127.0.0.1" if host == "localhost" else host, port, shard_policy)
     try:
         server = make_server(host, port, app, threaded=True, request_handler=_QuickRequestHandler)
     except OSError as exc:
@@ -85,18 +98,47 @@ def forget_real_aws_settings() -> None:
             del os.environ[name]
 
 
+def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
+    """The stream-shard options, shared by ``streamlab serve`` and this module's main."""
+    parser.add_argument(
+        "--stream-shards", type=int, default=stream_shards.DEFAULT_SHARDS,
+        help=f"shards per new stream (default {stream_shards.DEFAULT_SHARDS})",
+    )
+    parser.add_argument(
+        "--shard-rollover-records", type=int, default=None,
+        help="close a shard into a child after this many records (default: never)",
+    )
+    parser.add_argument(
+        "--shard-rollover-seconds", type=float, default=None,
+        help="close a shard into a child this long after it opened (AWS: about 4 h; "
+        "default: never)",
+    )
+
+
+def shard_policy_from(args: argparse.Namespace) -> stream_shards.ShardPolicy:
+    try:
+        return stream_shards.ShardPolicy(
+            shards=args.stream_shards,
+            rollover_records=args.shard_rollover_records,
+            rollover_seconds=args.shard_rollover_seconds,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamlab.local.server")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--allow-remote", action="store_true")
+    add_shard_arguments(parser)
     args = parser.parse_args(argv)
     forget_real_aws_settings()
     logging.basicConfig(
         level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
     )
     try:
-        serve(args.port, args.host, args.allow_remote)
+        serve(args.port, args.host, args.allow_remote, shard_policy_from(args))
     except EmulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

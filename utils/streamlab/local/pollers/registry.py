@@ -1,4 +1,4 @@
-"""The emulator's stream mappings: one poller each, and the state AWS reports.
+"""The emulator's stream mappings: one stream poller each, and the state AWS reports.
 
 moto stores a mapping's settings and answers the API; the registry keeps what
 moto does not: the poller, its checkpoints, ``State`` as it moves through
@@ -19,16 +19,17 @@ from typing import Any
 
 from .invoker import Invoker
 from .on_failure import FailureSender
-from .poller import Poller, PollerHooks
+from .poller import PollerHooks
 from .settings import MappingSettings, with_defaults
-from .source import MotoShardSource, RecordSource
+from .source import MotoStreamSource, StreamSource
+from .stream_poller import StreamPoller
 
 log = logging.getLogger("streamlab.pollers")
 
 NO_RECORDS = "No records processed"
 USER_ACTION = "User action"
 
-SourceFactory = Callable[[str], RecordSource]
+SourceFactory = Callable[[str], StreamSource]
 
 
 @dataclass
@@ -39,7 +40,7 @@ class MappingStatus:
 
 
 class _Entry:
-    def __init__(self, poller: Poller, status: MappingStatus) -> None:
+    def __init__(self, poller: StreamPoller, status: MappingStatus) -> None:
         self.poller = poller
         self.status = status
         self.pending: deque[Callable[[], None]] = deque()  # transitions, in request order
@@ -64,7 +65,7 @@ class MappingRegistry:
         self._lock = threading.Lock()
         self._stop_timeout = stop_timeout
         self._closed = False
-        self._snapshot: tuple[Poller, ...] = ()  # read without a lock by wake_table
+        self._snapshot: tuple[StreamPoller, ...] = ()  # read without a lock by wake_table
 
     # -- what the API layer calls -------------------------------------------------
     def created(self, config: dict[str, Any]) -> None:
@@ -72,16 +73,15 @@ class MappingRegistry:
         settings = MappingSettings.from_configuration({**config, "State": None})
         enabled = config.get("State") != "Disabled" and settings.enabled
         source = self._source_factory(settings.event_source_arn)
-        start = source.length() if settings.starting_position == "LATEST" else 0
         status = MappingStatus("Creating")
         entry = _Entry(
-            Poller(
+            StreamPoller(
                 settings,
                 source,
                 self.invoker,
                 self._sender,
                 PollerHooks(report=lambda result: setattr(status, "last_result", result)),
-                start_position=start,
+                latest=settings.starting_position == "LATEST",
             ),
             status,
         )
@@ -140,7 +140,7 @@ class MappingRegistry:
         entry = self._entry(uuid)
         return None if entry is None else entry.status
 
-    def poller(self, uuid: str) -> Poller | None:
+    def poller(self, uuid: str) -> StreamPoller | None:
         entry = self._entry(uuid)
         return None if entry is None else entry.poller
 
@@ -209,4 +209,4 @@ class MappingRegistry:
 
 
 def moto_source_factory(lock: threading.RLock) -> SourceFactory:
-    return lambda stream_arn: MotoShardSource(stream_arn, lock)
+    return lambda stream_arn: MotoStreamSource(stream_arn, lock)
