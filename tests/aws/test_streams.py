@@ -69,13 +69,14 @@ def test_read_from_a_sequence_number_or_latest(lab: Lab) -> None:
     arn = streams.enable_stream(lab, table, "KEYS_ONLY")
     for record_id in (1, 2, 3):
         put(lab, table, record_id)
-    records = streams.read_records(lab, arn)
-    second = records[1]["dynamodb"]["SequenceNumber"]
+    records = streams.read_records(lab, arn)  # shard by shard: not in write order across keys
+    by_id = {r["dynamodb"]["Keys"]["RecordID"]["N"]: r for r in records}
+    second = by_id["2"]["dynamodb"]["SequenceNumber"]
     at = streams.read_records(lab, arn, position="AT_SEQUENCE_NUMBER", sequence_number=second)
     after = streams.read_records(lab, arn, position="AFTER_SEQUENCE_NUMBER", sequence_number=second)
 
     def ids(records):
-        return [r["dynamodb"]["Keys"]["RecordID"]["N"] for r in records]
+        return sorted(r["dynamodb"]["Keys"]["RecordID"]["N"] for r in records)
 
     assert ids(at) == ["2", "3"]
     assert ids(after) == ["3"]
@@ -156,6 +157,44 @@ def test_follower_returns_only_new_records(lab: Lab) -> None:
     assert latest.poll() == []
     put(lab, table, 3)
     assert len(latest.poll()) == 1
+
+
+def test_follower_reads_a_child_only_after_its_parent_has_ended() -> None:
+    """A parent still holding records, and its child: the child waits for the parent's end."""
+    shards = [
+        {"ShardId": "child", "ParentShardId": "parent", "SequenceNumberRange": {}},
+        {"ShardId": "parent", "SequenceNumberRange": {"EndingSequenceNumber": "200"}},
+    ]
+    pages = {"parent": [["100"], ["200"], []], "child": [["300"], []]}
+
+    class FakeStreams:
+        def describe_stream(self, **request):
+            return {"StreamDescription": {"Shards": shards}}
+
+        def get_shard_iterator(self, **request):
+            return {"ShardIterator": f"{request['ShardId']}|0"}
+
+        def get_records(self, ShardIterator):
+            shard, page = ShardIterator.split("|")
+            numbers = pages[shard][int(page)]
+            following = int(page) + 1
+            ended = shard == "parent" and following == len(pages[shard])
+            return {
+                "Records": [{"dynamodb": {"SequenceNumber": n}} for n in numbers],
+                "NextShardIterator": None
+                if ended
+                else f"{shard}|{min(following, len(pages[shard]) - 1)}",
+            }
+
+    class FakeLab:
+        backend = "local"
+        dynamodbstreams = FakeStreams()
+
+    follower = streams.StreamFollower(FakeLab(), "arn")
+    seen = []
+    for _ in range(5):
+        seen += [r["dynamodb"]["SequenceNumber"] for r in follower.poll()]
+    assert seen == ["100", "200", "300"]
 
 
 def test_at_least_waits_for_records_then_explains(lab: Lab) -> None:

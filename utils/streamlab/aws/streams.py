@@ -332,7 +332,9 @@ class StreamFollower:
 
     It keeps one iterator per shard, picks up shards that appear later (from
     TRIM_HORIZON, so none of their records are missed) and drops shards that
-    have ended. The live stream viewer polls with it.
+    have ended. A child shard is read only once its parent has ended, so one
+    item's records come in order across a rollover. The live stream viewer
+    polls with it.
     """
 
     def __init__(self, lab: Lab, arn: str, *, position: str = "TRIM_HORIZON") -> None:
@@ -341,7 +343,8 @@ class StreamFollower:
         self.lab = lab
         self.arn = arn
         self.position = position
-        self._iterators: dict[str, str | None] = {}
+        self._iterators: dict[str, str | None] = {}  # None: the shard has ended
+        self._parents: dict[str, str | None] = {}
         self._started = False
 
     def _discover(self) -> None:
@@ -350,17 +353,22 @@ class StreamFollower:
             if shard_id in self._iterators:
                 continue
             kind = self.position if not self._started else "TRIM_HORIZON"
+            self._parents[shard_id] = shard.get("ParentShardId")
             self._iterators[shard_id] = self.lab.dynamodbstreams.get_shard_iterator(
                 StreamArn=self.arn, ShardId=shard_id, ShardIteratorType=kind
             )["ShardIterator"]
         self._started = True
 
+    def _waiting_for_parent(self, shard_id: str) -> bool:
+        parent = self._parents.get(shard_id)
+        return parent is not None and self._iterators.get(parent) is not None
+
     def poll(self) -> list[dict[str, Any]]:
-        """The records that arrived since the last poll, in shard order."""
+        """The records that arrived since the last poll, shard by shard, parents first."""
         self._discover()
         records: list[dict[str, Any]] = []
         for shard_id, iterator in list(self._iterators.items()):
-            if iterator is None:
+            if iterator is None or self._waiting_for_parent(shard_id):
                 continue
             response = self.lab.dynamodbstreams.get_records(ShardIterator=iterator)
             records.extend(response.get("Records", []))
