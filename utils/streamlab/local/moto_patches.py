@@ -9,7 +9,9 @@ records (to the shard of the item's key), skips writes that changed nothing
 (AWS writes no record for those), and tells listeners (the pollers) that the
 table has new records, so they wake at once. moto's DescribeStream,
 GetShardIterator and GetRecords are taught to find those shards, to paginate
-shards as AWS does, and to end a closed shard's iterator chain.
+shards as AWS does, and to end a closed shard's iterator chain. DynamoDB's
+item and query actions first check their expressions as AWS does
+(``expressions``: a ``#`` that is not a defined placeholder is refused).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams import models as streams_models
 from moto.dynamodbstreams import responses as streams_responses
 
-from . import stream_shards
+from . import expressions, stream_shards
 from .stream_shards import LabShard, ShardedStream
 
 StreamListener = Callable[[StreamShard], None]
@@ -141,6 +145,32 @@ def _handler_describe_stream(self: Any) -> Any:
     return result
 
 
+EXPRESSION_ACTIONS = (
+    "query",
+    "scan",
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_get_item",
+    "transact_get_items",
+    "transact_write_items",
+)
+
+
+def _checking_expressions(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def checked(self: Any) -> Any:
+        try:
+            expressions.check_request(self.body)
+        except expressions.ExpressionError as exc:
+            raise MockValidationException(str(exc)) from exc
+        return action(self)
+
+    checked.__name__ = action.__name__
+    checked.__wrapped__ = action  # type: ignore[attr-defined]
+    return checked
+
+
 _original_describe_stream = streams_models.DynamoDBStreamsBackend.describe_stream
 _original_get_shard_iterator = streams_models.DynamoDBStreamsBackend.get_shard_iterator
 _original_iterator_init = streams_models.ShardIterator.__init__
@@ -160,4 +190,6 @@ def apply() -> None:
     streams_models.ShardIterator.__init__ = _iterator_init
     streams_models.ShardIterator.get = _iterator_get
     streams_responses.DynamoDBStreamsHandler.describe_stream = _handler_describe_stream
+    for name in EXPRESSION_ACTIONS:
+        setattr(DynamoHandler, name, _checking_expressions(getattr(DynamoHandler, name)))
     _applied = True
