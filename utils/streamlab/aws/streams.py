@@ -363,14 +363,23 @@ class StreamFollower:
         parent = self._parents.get(shard_id)
         return parent is not None and self._iterators.get(parent) is not None
 
-    def poll(self) -> list[dict[str, Any]]:
-        """The records that arrived since the last poll, shard by shard, parents first."""
+    @property
+    def shard_ids(self) -> list[str]:
+        """Every shard seen so far, in the order found (parents before their children)."""
+        return list(self._iterators)
+
+    def poll_by_shard(self) -> list[tuple[str, dict[str, Any]]]:
+        """Like ``poll``, each record with the id of the shard it came from."""
         self._discover()
-        records: list[dict[str, Any]] = []
+        records: list[tuple[str, dict[str, Any]]] = []
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None or self._waiting_for_parent(shard_id):
                 continue
             response = self.lab.dynamodbstreams.get_records(ShardIterator=iterator)
-            records.extend(response.get("Records", []))
+            records.extend((shard_id, record) for record in response.get("Records", []))
             self._iterators[shard_id] = response.get("NextShardIterator")
         return records
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The records that arrived since the last poll, shard by shard, parents first."""
+        return [record for _shard, record in self.poll_by_shard()]
