@@ -224,3 +224,31 @@ def test_enabling_waits_until_the_stream_is_enabled() -> None:
 
     streams.wait_until_enabled(FakeLab(), "arn")
     assert FakeStreams.calls == 3
+
+
+def test_read_range_stays_in_its_shard(lab: Lab) -> None:
+    """An on-failure message names a shard and a range: other shards' records in between are
+    not part of the batch, although the emulator numbers records across the whole stream."""
+    table = fresh_table(lab, "UnitStreamsRange")
+    arn = streams.enable_stream(lab, table, "KEYS_ONLY")
+    for record_id in range(1, 13):
+        put(lab, table, record_id)
+    by_shard: dict[str, list[str]] = {}
+    for shard in streams.list_shards(lab, arn):
+        iterator = lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in streams.read_shard(lab, iterator)]
+        if numbers:
+            by_shard[shard["ShardId"]] = numbers
+    shard_id, numbers = max(by_shard.items(), key=lambda item: len(item[1]))
+    assert len(numbers) >= 2 and len(by_shard) > 1
+    first, last = numbers[0], numbers[-1]
+    others = [n for s, ns in by_shard.items() if s != shard_id for n in ns]
+    assert any(int(first) < int(n) < int(last) for n in others)  # interleaved numbers
+    got = streams.read_range(lab, arn, shard_id, first, last)
+    assert [r["dynamodb"]["SequenceNumber"] for r in got] == numbers
+    assert [
+        r["dynamodb"]["SequenceNumber"]
+        for r in streams.read_range(lab, arn, shard_id, numbers[1], numbers[1])
+    ] == [numbers[1]]

@@ -240,6 +240,32 @@ def _read_once(
     return records
 
 
+def read_range(
+    lab: Lab, arn: str, shard_id: str, first: str | int, last: str | int
+) -> list[dict[str, Any]]:
+    """The records of one shard numbered ``first`` to ``last`` (what an on-failure message's
+    ``DDBStreamBatchInfo`` describes). Sequence numbers order records within a shard only."""
+    iterator: str | None = lab.dynamodbstreams.get_shard_iterator(
+        StreamArn=arn,
+        ShardId=shard_id,
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=str(first),
+    )["ShardIterator"]
+    end = int(last)
+    records: list[dict[str, Any]] = []
+    empty = 0
+    max_empty = 3 if lab.backend == "aws" else 1
+    while iterator and empty < max_empty:
+        page = lab.dynamodbstreams.get_records(ShardIterator=iterator)
+        for record in page.get("Records", []):
+            if int(record["dynamodb"]["SequenceNumber"]) > end:
+                return records
+            records.append(record)
+        empty = 0 if page.get("Records") else empty + 1
+        iterator = page.get("NextShardIterator")
+    return records
+
+
 # -- for people ----------------------------------------------------------------------
 
 _MISSING = object()
