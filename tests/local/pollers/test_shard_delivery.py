@@ -207,3 +207,20 @@ def test_tumbling_windows_are_kept_per_shard(setup: dict) -> None:
         assert {shard_of[r["dynamodb"]["SequenceNumber"]] for r in event["Records"]} <= {
             event["shardId"]
         }
+
+
+def test_get_records_and_lambda_see_the_same_event_ids(setup: dict) -> None:
+    """As on AWS, a record's eventID is one id (idempotent handlers key on it; lab 05 does)."""
+    s = setup
+    make_stream(s, "EventIds")
+    for k in range(6):
+        put(s, f"key-{k}", k)
+    mapping(s, BatchSize=100)
+    wait_for(lambda: len(delivered(s)) >= 6, what="every record delivered")
+    delivered_ids = {r["dynamodb"]["SequenceNumber"]: r["eventID"] for _, r in delivered(s)}
+    read_ids = {
+        r["dynamodb"]["SequenceNumber"]: r["eventID"]
+        for r in streams.read_records(s["lab"], s["stream"])
+    }
+    assert read_ids == delivered_ids
+    assert all(len(i) == 32 for i in read_ids.values())

@@ -72,6 +72,12 @@ def current_policy() -> ShardPolicy:
     return _policy
 
 
+def event_id(stream_arn: str, sequence_number: str) -> str:
+    """A record's ``eventID``: 32 lowercase hex, the same in GetRecords and in every delivery
+    to Lambda (retries keep ids), as on AWS."""
+    return hashlib.md5(f"{stream_arn}#{sequence_number}".encode()).hexdigest()
+
+
 def partition_hash(table: Any, item: Any) -> int:
     """A stable hash of the item's partition key: its records all go to one shard lineage."""
     value = item.hash_key.to_json()
@@ -162,6 +168,7 @@ class ShardedStream:
         # 21 digits, like AWS's; a new stream starts above an older one's numbers.
         self.next_number = 10**20 + created_ms * 1000
         self._created_ms = created_ms
+        self.stream_arn = f"{table.table_arn}/stream/{table.latest_stream_label}"
         self.shards: list[LabShard] = []
         self.open: list[LabShard] = [self._new_shard(slot, None) for slot in range(policy.shards)]
 
@@ -187,7 +194,9 @@ class ShardedStream:
         slot = partition_hash(self.table, old if old is not None else new) % len(self.open)
         shard = self.open[slot]
         number = self._take_number()
-        shard.append(StreamRecord(self.table, view_type, event_name, old, new, number), number)
+        record = StreamRecord(self.table, view_type, event_name, old, new, number)
+        record.record["eventID"] = event_id(self.stream_arn, str(number))  # moto's is random
+        shard.append(record, number)
         limit = self.policy.rollover_records
         if limit is not None and len(shard.items) >= limit:
             self._roll_over(slot)
