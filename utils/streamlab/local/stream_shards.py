@@ -40,6 +40,12 @@ class ShardPolicy:
     next record of its keys opens a child). ``rollover_seconds``: a shard
     closes this long after it opened (AWS: about four hours). ``None`` turns a
     rule off. ``clock`` is injectable so tests never depend on wall-clock time.
+
+    The default local mode is ``ShardPolicy()``: several shards, no rollover.
+    An AWS-like profile passes AWS's timing, e.g.
+    ``ShardPolicy(rollover_seconds=4 * 3600 * time_scale)``, to ``server.build_app``
+    (or ``configure``); ``streamlab serve`` takes ``--stream-shards``,
+    ``--shard-rollover-records`` and ``--shard-rollover-seconds``.
     """
 
     shards: int = DEFAULT_SHARDS
