@@ -23,6 +23,8 @@ from werkzeug.wrappers import Request, Response
 from .._version import __version__
 from .actions import ActionLog, identify
 from .health import HEALTH_PATH, SERVICE_NAME
+from .request_log import log as request_log
+from .request_log import request_line
 
 ACTIONS_PATH = "/_streamlab/actions"
 
@@ -71,6 +73,27 @@ class EmulatorApp:
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        status = ["-"]
+
+        def logged_start_response(status_line: str, headers: list, exc_info: Any = None) -> Any:
+            status[0] = status_line
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            return self._dispatch(environ, logged_start_response)
+        finally:
+            request_log.info(
+                request_line(
+                    environ.get("REQUEST_METHOD", "-"),
+                    environ.get("PATH_INFO", "-"),
+                    environ.get("streamlab.operation"),
+                    status[0],
+                    time.perf_counter() - started,
+                )
+            )
+
+    def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, start_response)
@@ -91,6 +114,7 @@ class EmulatorApp:
             environ["wsgi.input"] = io.BytesIO(body)
         action = identify(environ, body)
         if action is not None:
+            environ["streamlab.operation"] = action.iam_action
             self.action_log.record(action)
 
     def _actions_endpoint(

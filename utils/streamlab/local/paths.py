@@ -24,3 +24,8 @@ def pid_file(port: int) -> Path:
 
 def log_file(port: int) -> Path:
     return state_dir() / f"emulator-{port}.log"
+
+
+def output_file(port: int) -> Path:
+    """What the background emulator prints outside its log (a crash while starting)."""
+    return state_dir() / f"emulator-{port}.out"
