@@ -190,3 +190,16 @@ def test_an_unknown_shard_is_resource_not_found(lab: Lab) -> None:
             ShardIteratorType="TRIM_HORIZON",
         )
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_disabled_stream_records_nothing_more(lab: Lab) -> None:
+    table = unique(lab, "Disabled")
+    arn = stream_table(lab, table)
+    put(lab, table, "a", 1)
+    lab.dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+    put(lab, table, "a", 2)
+    assert [streams.decode(r).new["v"] for r in streams.read_records(lab, arn)] == [1]
+    description = lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert description["StreamStatus"] == "DISABLED"
+    assert description["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert all("EndingSequenceNumber" in s["SequenceNumberRange"] for s in description["Shards"])

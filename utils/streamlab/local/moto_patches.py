@@ -71,6 +71,8 @@ def _set_stream_specification(self: Table, streams: dict[str, Any] | None) -> No
     _original_set_stream_specification(self, streams)
     if self.stream_shard is not before and not isinstance(self.stream_shard, ShardedStream):
         self.stream_shard = ShardedStream(self, stream_shards.current_policy(), _notify)
+    elif isinstance(before, ShardedStream) and not self.stream_specification.get("StreamEnabled"):
+        before.close_all()  # AWS: a disabled stream's shards end; records stay readable
 
 
 def _shard_not_found(shard_id: str) -> JsonRESTError:
@@ -81,11 +83,21 @@ def _shard_not_found(shard_id: str) -> JsonRESTError:
 
 
 def _describe_stream(self: Any, arn: str) -> dict[str, Any]:
-    stream = _original_describe_stream(self, arn)
-    sharded = self._get_table_from_arn(arn).stream_shard
-    if isinstance(sharded, ShardedStream):
-        stream["Shards"] = sharded.describe_shards()
-    return stream
+    table = self._get_table_from_arn(arn)
+    sharded = table.stream_shard
+    if not isinstance(sharded, ShardedStream):
+        return _original_describe_stream(self, arn)
+    enabled = bool((table.stream_specification or {}).get("StreamEnabled"))
+    return {  # moto's fields, also for a disabled stream (moto fails on those)
+        "StreamArn": arn,
+        "StreamLabel": table.latest_stream_label,
+        "StreamStatus": "ENABLED" if enabled else "DISABLED",
+        "StreamViewType": sharded.view_type,
+        "CreationRequestDateTime": sharded.created_on,
+        "TableName": table.name,
+        "KeySchema": table.schema,
+        "Shards": sharded.describe_shards(),
+    }
 
 
 def _get_shard_iterator(

@@ -175,6 +175,7 @@ class ShardedStream:
         self.next_number = 10**20 + created_ms * 1000
         self._created_ms = created_ms
         self.stream_arn = f"{table.table_arn}/stream/{table.latest_stream_label}"
+        self.view_type = (table.stream_specification or {}).get("StreamViewType")
         self.shards: list[LabShard] = []
         self.open: list[LabShard] = [self._new_shard(slot, None) for slot in range(policy.shards)]
 
@@ -194,6 +195,8 @@ class ShardedStream:
         """Append the record of one write to its key's open shard (moto calls this)."""
         if old is not None and new is not None and old.to_json() == new.to_json():
             return  # AWS: a write that does not change the item writes no stream record
+        if not (self.table.stream_specification or {}).get("StreamEnabled"):
+            return  # a disabled stream records nothing (moto keeps the old stream attached)
         view_type = self.table.stream_specification["StreamViewType"]
         event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
         self.roll_over_due()
@@ -219,10 +222,19 @@ class ShardedStream:
                 return shard
         return None
 
+    def close_all(self) -> None:
+        """The stream was disabled: every open shard ends (its records stay readable)."""
+        for shard in self.open:
+            if not shard.closed:
+                shard.ending_sequence_number = max(
+                    shard.numbers[-1] if shard.numbers else shard.starting_sequence_number,
+                    shard.starting_sequence_number,
+                )
+
     def roll_over_due(self) -> None:
         """Close every open shard older than the policy allows (checked lazily, on use)."""
         seconds = self.policy.rollover_seconds
-        if seconds is None:
+        if seconds is None or not (self.table.stream_specification or {}).get("StreamEnabled"):
             return
         now = self.policy.clock()
         for slot, shard in enumerate(self.open):
