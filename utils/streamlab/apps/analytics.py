@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamlab.aws import tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
 from streamlab.errors import LabError
@@ -39,6 +40,7 @@ def create_window_table(lab: Lab) -> str:
     """``GameScoresPerWindow``: hash key PlayerName, range key WindowStart; on-demand, tagged."""
     name = window_table_name(lab)
     client = lab.dynamodb
+    tables.ensure_not_deleting(lab, name)
     try:
         client.create_table(
             TableName=name,
@@ -55,8 +57,7 @@ def create_window_table(lab: Lab) -> str:
         )
     except client.exceptions.ResourceInUseException:
         pass  # it exists already: keep it
-    config = {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=config)
+    tables.wait_until_active(lab, name)
     return name
 
 

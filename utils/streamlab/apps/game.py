@@ -24,6 +24,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from streamlab.aws import tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
 from streamlab.errors import LabError
@@ -78,14 +79,14 @@ def create_game_tables(lab: Lab) -> GameTables:
         StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
     )
     _create_table(lab, totals, "PlayerName")
-    waiter = lab.dynamodb.get_waiter("table_exists")
     for name in (scores, totals):
-        waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        tables.wait_until_active(lab, name)
     stream_arn = _ensure_stream(lab, scores)
     return GameTables(scores=scores, totals=totals, stream_arn=stream_arn)
 
 
 def _create_table(lab: Lab, name: str, hash_key: str, **extra: Any) -> None:
+    tables.ensure_not_deleting(lab, name)
     try:
         lab.dynamodb.create_table(
             TableName=name,
@@ -115,10 +116,7 @@ def _ensure_stream(lab: Lab, table: str) -> str:
         TableName=table,
         StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
     )
-    lab.dynamodb.get_waiter("table_exists").wait(
-        TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-    )
-    return lab.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    return tables.wait_until_active(lab, table)["LatestStreamArn"]
 
 
 def delete_game_tables(lab: Lab) -> list[str]:
@@ -133,9 +131,7 @@ def delete_game_tables(lab: Lab) -> list[str]:
             continue
         deleted.append(name)
     for name in deleted:
-        lab.dynamodb.get_waiter("table_not_exists").wait(
-            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
+        tables.wait_until_gone(lab, name)
     return deleted
 
 
@@ -148,7 +144,7 @@ def start_afresh(lab: Lab) -> GameTables:
     04's aggregator counts INSERTs only). Deleting the mappings first stops every poller
     reading the old stream, lab 06's included (lab 06 reconnects its own when run again).
     """
-    from streamlab.aws.mappings import delete_mapping
+    from streamlab.aws.mappings import delete_mappings
 
     try:
         arn = lab.dynamodb.describe_table(TableName=scores_table_name(lab))["Table"]["TableArn"]
@@ -156,12 +152,14 @@ def start_afresh(lab: Lab) -> GameTables:
         arn = None
     readers: set[str] = set()
     if arn:
+        uuids: list[str] = []
         listed = lab.lambda_.get_paginator("list_event_source_mappings").paginate()
         for page in listed:
             for mapping in page["EventSourceMappings"]:
                 if mapping.get("EventSourceArn", "").startswith(f"{arn}/stream/"):
-                    delete_mapping(lab, mapping["UUID"])
+                    uuids.append(mapping["UUID"])
                     readers.add(mapping["FunctionArn"].split(":")[6])
+        delete_mappings(lab, uuids)  # all at once, then one bounded wait for all of them
         for function in readers:  # their logs too, so counts of log lines start at zero
             try:
                 lab.logs.delete_log_group(logGroupName=f"/aws/lambda/{function}")
