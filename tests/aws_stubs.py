@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import botocore.config
 from botocore.stub import Stubber
 
 from streamlab.aws.session import Lab
 from streamlab.config import load_config
 
+_ONE_ATTEMPT = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 
@@ -38,7 +40,9 @@ class StubbedLab(Lab):
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
         if key not in self._clients:
-            client = self.session.client(service, region_name=key[1])
+            # One attempt: each scripted answer reaches the kit (botocore's own retries are
+            # tested by configuration in test_session; here the kit's waits are under test).
+            client = self.session.client(service, region_name=key[1], config=_ONE_ATTEMPT)
             stub = Stubber(client)
             stub.activate()
             self._clients[key], self.stubs[key] = client, stub

@@ -152,3 +152,20 @@ def test_waiting_for_a_table_that_is_being_deleted_says_so_at_once(monkeypatch) 
     with pytest.raises(tables.LabError, match="being deleted.*create it again"):
         tables.wait_until_active(lab, "alice-Games")
     assert clock.now == 0
+
+
+def test_log_readers_ride_out_filter_log_events_throttling(monkeypatch) -> None:
+    """FilterLogEvents allows about 5 calls/s per account: a throttled poll is "not yet"."""
+    from streamlab.aws import logs
+
+    clock, lines = use_fake_time(monkeypatch)
+    lab = StubbedLab()
+    stub = lab.stub("logs")
+    for _ in range(4):
+        stub.add_client_error("filter_log_events", "ThrottlingException", "Rate exceeded", 400)
+    event = {"timestamp": 1, "message": "ERROR boom", "logStreamName": "s", "ingestionTime": 2}
+    stub.add_response("filter_log_events", {"events": [event]})
+    found = logs.find_logs(lab, "alice-f", "ERROR", sleep=clock.sleep, clock=clock)
+    assert [e["message"] for e in found] == ["ERROR boom"]
+    lab.assert_all_answered()
+    assert any(line.startswith("waiting for log events") and "of 120 s" in line for line in lines)
