@@ -58,3 +58,29 @@ def test_an_answered_exercise_is_no_longer_pending(shell) -> None:
     assert "9.8" in ExerciseNotDone.pending
     shell.run_cell("# Exercise 9.8: do it\nanswer = 42")
     assert "9.8" not in ExerciseNotDone.pending
+
+
+def test_a_persisting_aws_throttle_shows_as_one_line_that_says_what_to_do(shell, capsys) -> None:
+    notebook.install_error_display(shell)
+    result = shell.run_cell(
+        "from botocore.exceptions import ClientError\n"
+        "raise ClientError({'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'}},"
+        " 'FilterLogEvents')"
+    )
+    assert result.error_in_exec is not None  # the cell still fails
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(shown) == 1 and "Traceback" not in shown[0]
+    assert "throttling FilterLogEvents" in shown[0] and "run the cell again" in shown[0]
+
+
+def test_other_aws_errors_keep_their_traceback(shell, capsys) -> None:
+    notebook.install_error_display(shell)
+    result = shell.run_cell(
+        "from botocore.exceptions import ClientError\n"
+        "def f():\n"
+        "    raise ClientError({'Error': {'Code': 'AccessDenied', 'Message': 'no'}}, 'PutItem')\n"
+        "f()"
+    )
+    assert result.error_in_exec is not None
+    out = capsys.readouterr().out
+    assert "Traceback" in out and "AccessDenied" in out

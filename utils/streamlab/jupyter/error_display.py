@@ -1,7 +1,9 @@
 """Notebook niceties: a ``LabError`` shows as one line, not as a stack.
 
 A learner who meets "Exercise 1.2 is not done yet: ..." or a check's hint
-should read that sentence, not twenty lines of frames from inside the helper.
+should read that sentence, not twenty lines of frames from inside the helper;
+so should one whose call AWS kept throttling after every retry (a room shares
+the account's request rates).
 IPython's custom exception handler prints the one line while the exception
 still propagates, so the cell counts as failed (Run All stops there, nbval and
 nbclient see an error) exactly as with a normal traceback.
@@ -16,6 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import botocore.exceptions
+
+from streamlab.aws.waiting import throttle_message
 from streamlab.errors import ExerciseNotDone, LabError
 
 # The line that names an exercise in its cell (see notebooks.EXERCISE_LINE).
@@ -32,10 +37,17 @@ def one_line(error: BaseException) -> str:
 
 def _show_lab_error(
     shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
-) -> list[str]:
+) -> list[str] | None:
     # IPython leaves the showing to the handler; _showtraceback is the one place that both
     # prints (terminal) and sends the kernel's "error" message (notebook, nbclient, nbval).
-    structured = [f"{_RED}{etype.__name__}{_RESET}: {value}"]
+    if isinstance(value, LabError):
+        structured = [f"{_RED}{etype.__name__}{_RESET}: {value}"]
+    else:
+        message = throttle_message(value)
+        if message is None:  # any other AWS error keeps its usual traceback
+            shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return None
+        structured = [f"{_RED}{etype.__name__}{_RESET}: {message}"]
     shell._showtraceback(etype, value, structured)
     return structured
 
@@ -50,7 +62,9 @@ def install_error_display(shell: Any | None = None) -> bool:
         shell = get_ipython()
     if shell is None:
         return False
-    shell.set_custom_exc((LabError,), _show_lab_error)
+    # AWS errors too: a throttle that outlasted botocore's retries (a room sharing one
+    # account's quotas) reads as one line that says what to do.
+    shell.set_custom_exc((LabError, botocore.exceptions.ClientError), _show_lab_error)
     if _forget_answered_exercises not in shell.events.callbacks.get("post_run_cell", []):
         shell.events.register("post_run_cell", _forget_answered_exercises)
     return True
