@@ -25,6 +25,7 @@ from typing import Any
 import botocore.exceptions
 
 from streamlab.aws import tables
+from streamlab.aws.account import low_concurrency_note
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
 from streamlab.errors import LabError
@@ -433,7 +434,9 @@ def check_totals(lab: Lab, *, min_games: int = 500, timeout: float = 60.0) -> To
             f"least {min_games}: run the burst cell (simulate_games(lab, {min_games})) first."
         )
     if not comparison.ok:
-        raise LabError(f"{comparison.summary()[len('FAIL: ') :]} ({_hint(comparison)})")
+        note = low_concurrency_note(lab)  # a throttled account, not the learner's code
+        hint = note or _hint(comparison)
+        raise LabError(f"{comparison.summary()[len('FAIL: ') :]} ({hint})")
     print(comparison.summary())
     return comparison
 
