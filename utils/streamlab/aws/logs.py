@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from streamlab.aws.session import Lab
+from streamlab.aws.tags import prefix_tags
 from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
@@ -26,6 +27,8 @@ LOCAL_TIMEOUT = 10.0
 AWS_TIMEOUT = 120.0
 LOCAL_POLL = 0.1
 AWS_POLL = 2.0
+#: How long the labs' log events are kept (CloudWatch's shortest retention).
+LOG_RETENTION_DAYS = 1
 START_PREFIX = "START RequestId: "
 REPORT_PREFIX = "REPORT RequestId: "
 
@@ -37,6 +40,23 @@ class LogsNotFound(LabError):
 def log_group_name(function_name: str) -> str:
     """Lambda's log group for a function (give the full, prefixed name)."""
     return f"/aws/lambda/{function_name}"
+
+
+def ensure_log_group(lab: Lab, function_name: str) -> str:
+    """Create the function's log group (tagged) if missing and give it a retention.
+
+    Lambda creates the group at the first invocation with no retention, so a
+    workshop's logs would be kept, and billed, forever; the kit creates it first,
+    tagged for cleanup, and keeps events ``LOG_RETENTION_DAYS`` day(s).
+    """
+    group = log_group_name(function_name)
+    client = lab.logs
+    try:
+        client.create_log_group(logGroupName=group, tags=prefix_tags(lab.prefix))
+    except client.exceptions.ResourceAlreadyExistsException:
+        pass
+    client.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
+    return group
 
 
 def default_timeout(lab: Lab) -> float:
