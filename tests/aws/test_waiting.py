@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from streamlab.aws.waiting import Wait, WaitTimedOut, is_throttle, throttle_message
+from streamlab.aws.waiting import Wait, WaitTimedOut, is_throttle, poll_until, throttle_message
 
 
 class FakeClock:
@@ -103,3 +103,44 @@ def test_a_persisting_throttle_reads_as_one_line_with_what_to_do() -> None:
     assert message is not None and "\n" not in message
     assert "DescribeStream" in message and "run the cell again" in message
     assert throttle_message(ClientError({"Error": {"Code": "ValidationException"}}, "X")) is None
+
+
+def test_poll_until_returns_the_last_result_at_the_limit_for_the_caller_to_judge(
+    monkeypatch,
+) -> None:
+    from streamlab.aws import waiting
+
+    clock, lines = FakeClock(), []
+    monkeypatch.setattr(waiting, "_say", lines.append)
+    results = iter(range(100))
+    last = poll_until(
+        lambda: next(results),
+        lambda n: n >= 1000,
+        what="the totals to match",
+        limit=20.0,
+        interval=2.0,
+        status=lambda n: f"{n} counted",
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert last == 10 and clock.now == pytest.approx(20.0)  # never raises, never hangs
+    assert lines[0] == "waiting for the totals to match: 3 counted (6 s of 20 s)"
+
+
+def test_poll_until_keeps_the_previous_result_when_a_look_is_throttled(monkeypatch) -> None:
+    from streamlab.aws import waiting
+
+    clock, lines = FakeClock(), []
+    monkeypatch.setattr(waiting, "_say", lines.append)
+    answers = iter([1, _throttle(), _throttle(), 3])
+
+    def probe() -> int:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    found = poll_until(
+        probe, lambda n: n == 3, what="x", limit=60.0, interval=2.0, clock=clock, sleep=clock.sleep
+    )
+    assert found == 3

@@ -24,6 +24,7 @@ from typing import Any
 from streamlab.aws import tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import poll_until
 from streamlab.errors import LabError
 
 WINDOW_TABLE = "GameScoresPerWindow"
@@ -208,12 +209,15 @@ def wait_for_windows(
     wanted = {
         start: {p: dict(t) for p, t in players.items()} for start, players in expected.items()
     }
-    deadline = clock() + timeout
-    while True:
-        result = WindowResult(wanted, window_rows(lab, list(wanted)))
-        if result.ok or clock() >= deadline:
-            return result
-        sleep(interval)
+    return poll_until(
+        lambda: WindowResult(wanted, window_rows(lab, list(wanted))),
+        lambda result: result.ok,
+        what=f"the totals of {len(wanted)} window(s)",
+        limit=timeout,
+        interval=interval,
+        clock=clock,
+        sleep=sleep,
+    )
 
 
 # -- the chart ---------------------------------------------------------------------------

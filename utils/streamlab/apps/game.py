@@ -28,6 +28,7 @@ from streamlab.aws import tables
 from streamlab.aws.account import low_concurrency_note
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
 SCORES_TABLE = "GameScoreRecords"
@@ -408,16 +409,25 @@ def wait_for_totals(lab: Lab, *, timeout: float = 60.0, interval: float = 0.5) -
     are scanned again when the aggregate matches or has counted as many games as
     there were, in case more games arrived meanwhile.
     """
-    deadline = time.monotonic() + timeout
+    wait = Wait(
+        f"{TOTALS_TABLE} to count every game",
+        timeout,
+        "",
+        interval=interval,
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+    )
     comparison = recompute_totals_by_scan(lab)
-    while not comparison.ok and time.monotonic() < deadline:
-        time.sleep(interval)
+    while not comparison.ok and wait.remaining() > 0:
+        counted_so_far = sum(row.get("GamesPlayed", 0) for row in comparison.actual.values())
+        wait.pause(f"{counted_so_far} of {comparison.games} games counted")
         actual = _actual_totals(lab)
         cheap = compare_totals(comparison.expected, actual, comparison.games, comparison.pages)
         counted = sum(row["GamesPlayed"] for row in actual.values())
         # Scan again when the aggregate matches, or has counted as many games as the last
         # scan found (then more games may have arrived since).
         comparison = recompute_totals_by_scan(lab) if cheap.ok or counted >= cheap.games else cheap
+    if comparison.ok:
+        wait.done()
     return comparison
 
 

@@ -25,6 +25,7 @@ from streamlab.aws import roles as iam
 from streamlab.aws import tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import poll_until
 from streamlab.errors import LabError
 
 REPLICA_REGION_ENV = "REPLICA_REGION"
@@ -318,9 +319,11 @@ def wait_for_convergence(
     Replication is asynchronous (milliseconds locally, about a second on AWS), so
     a check right after a write waits; a failure still shows what differs.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        comparison = compare_tables(lab, table, replica_table, region)
-        if comparison.ok or time.monotonic() >= deadline:
-            return comparison
-        time.sleep(interval)
+    return poll_until(
+        lambda: compare_tables(lab, table, replica_table, region),
+        lambda comparison: comparison.ok,
+        what=f"the replica of {table} to catch up",
+        limit=timeout,
+        interval=interval,
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+    )

@@ -132,8 +132,16 @@ def call_with_role_retry(
     meanwhile with "The role defined for the function cannot be assumed by
     Lambda."; any other error is raised at once.
     """
-    give_up = clock() + deadline_seconds
-    delay = 1.0
+    wait = Wait(
+        "Lambda to be able to assume the new execution role (IAM propagation)",
+        deadline_seconds,
+        "",
+        interval=1.0,
+        backoff=2.0,
+        max_interval=8.0,
+        clock=clock,
+        sleep=sleep,
+    )
     while True:
         try:
             return call()
@@ -141,14 +149,13 @@ def call_with_role_retry(
             message = exc.response.get("Error", {}).get("Message", "")
             if ROLE_NOT_ASSUMABLE not in message:
                 raise
-            if clock() + delay > give_up:
+            if wait.remaining() < wait.interval:
                 raise LabError(
                     f"Lambda still cannot assume the execution role after "
                     f"{deadline_seconds:.0f} s: check that the role exists and trusts "
                     "lambda.amazonaws.com, then run the cell again."
                 ) from None
-        sleep(delay)
-        delay = min(delay * 2, 8.0)
+        wait.pause("AWS says the role cannot be assumed yet")
 
 
 def deploy_function(

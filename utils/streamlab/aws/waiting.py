@@ -130,20 +130,25 @@ class Wait:
     def elapsed(self) -> float:
         return self._clock() - self._started
 
-    def remaining(self) -> float:
-        return self.limit - self.elapsed
+    def now(self) -> float:
+        """The wait's clock (one reading, to pass on to ``remaining`` and ``pause``)."""
+        return self._clock()
 
-    def pause(self, status: str = "") -> None:
+    def remaining(self, now: float | None = None) -> float:
+        now = self._clock() if now is None else now
+        return self.limit - (now - self._started)
+
+    def pause(self, status: str = "", *, now: float | None = None) -> None:
         """Not there yet: give up at the limit, else report (when due) and sleep."""
         self.looks += 1
-        elapsed = self.elapsed
+        now = self._clock() if now is None else now
+        elapsed = now - self._started
         if elapsed >= self.limit:
             state = f" ({status})" if status else ""
             raise WaitTimedOut(
                 f"Gave up waiting for {self.what}{state} after {elapsed:.0f} s "
                 f"(limit {self.limit:.0f} s): {self.advice}"
             )
-        now = self._clock()
         if now >= self._next_report:
             state = f": {status}" if status else ""
             self._out(f"waiting for {self.what}{state} ({elapsed:.0f} s of {self.limit:.0f} s)")
@@ -152,7 +157,7 @@ class Wait:
         delay = self.interval
         if self.jitter:
             delay *= random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
-        self._sleep(max(0.0, min(delay, self.remaining())))
+        self._sleep(max(0.0, min(delay, self.limit - elapsed)))
         self.interval = min(self.interval * self.backoff, self.max_interval)
 
     def done(self) -> None:
@@ -169,3 +174,51 @@ class Wait:
                 raise
             self.interval = min(self.interval * 2, max(self.max_interval, self.interval * 2))
             return None
+
+
+def poll_until(
+    probe: Callable[[], Any],
+    done: Callable[[Any], bool],
+    *,
+    what: str,
+    limit: float,
+    interval: float,
+    status: Callable[[Any], str] = lambda _result: "",
+    max_interval: float | None = None,
+    backoff: float = 1.0,
+    jitter: float = 0.0,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Any:
+    """``probe()`` until ``done(result)`` or ``limit`` seconds: the last result either way.
+
+    For waits whose caller judges the outcome (a comparison that says what still
+    differs): it prints progress like every wait but never raises at the limit.
+    A throttled probe counts as "not yet" (the previous result is kept).
+    """
+    wait = Wait(
+        what,
+        limit,
+        "",
+        interval=interval,
+        max_interval=max_interval,
+        backoff=backoff,
+        jitter=jitter,
+        clock=clock,
+        sleep=sleep,
+    )
+    result: Any = None
+    seen = False
+    while True:
+        answer = wait.look(probe)
+        if answer is not None or not seen:
+            result, seen = answer, seen or answer is not None
+        if seen and done(result):
+            wait.done()
+            return result
+        now = wait.now()  # one reading per look, for the limit and the pause alike
+        if wait.remaining(now) <= 0:
+            if seen:
+                return result
+            return probe()  # throttled throughout: one last look, its error the learner's
+        wait.pause(status(result) if seen else "throttled", now=now)

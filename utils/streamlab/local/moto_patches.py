@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-
 from typing import Any
 
 from moto.dynamodb.exceptions import MockValidationException
