@@ -149,13 +149,14 @@ def call_with_role_retry(
             message = exc.response.get("Error", {}).get("Message", "")
             if ROLE_NOT_ASSUMABLE not in message:
                 raise
-            if wait.remaining() < wait.interval:
+            now = wait.now()
+            if wait.remaining(now) < wait.interval:
                 raise LabError(
                     f"Lambda still cannot assume the execution role after "
                     f"{deadline_seconds:.0f} s: check that the role exists and trusts "
                     "lambda.amazonaws.com, then run the cell again."
                 ) from None
-        wait.pause("AWS says the role cannot be assumed yet")
+            wait.pause("AWS says the role cannot be assumed yet", now=now)
 
 
 def deploy_function(

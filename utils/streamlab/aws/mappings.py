@@ -141,10 +141,11 @@ def create_mapping_when_role_ready(
             if not is_propagation_error(exc):
                 raise
             message = str(exc.response["Error"].get("Message", ""))
-            if wait.remaining() <= 0:  # not propagation after all (the emulator never lags)
+            now = wait.now()
+            if wait.remaining(now) <= 0:  # not propagation after all (the emulator never lags)
                 retried = f" (still so after {wait.elapsed:.0f} s)" if wait.looks else ""
                 raise LabError(f"{message}{retried}: {advice}") from None
-            wait.pause("AWS still says: Cannot access stream")
+            wait.pause("AWS still says: Cannot access stream", now=now)
 
 
 def connect_stream(
