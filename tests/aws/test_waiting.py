@@ -144,3 +144,14 @@ def test_poll_until_keeps_the_previous_result_when_a_look_is_throttled(monkeypat
         probe, lambda n: n == 3, what="x", limit=60.0, interval=2.0, clock=clock, sleep=clock.sleep
     )
     assert found == 3
+
+
+def test_throttles_slow_the_polling_down_to_a_bound_not_forever() -> None:
+    wait = _wait(FakeClock(), [], interval=1.0)
+
+    def probe() -> str:
+        raise _throttle()
+
+    for _ in range(10):
+        wait.look(probe)
+    assert wait.interval == 20.0

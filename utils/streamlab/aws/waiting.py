@@ -25,6 +25,8 @@ from streamlab.errors import LabError
 QUIET_SECONDS = 5.0
 #: Then a progress line at most this often.
 REPORT_EVERY = 15.0
+#: A throttled look doubles the interval, up to this (or the wait's own maximum if larger).
+THROTTLED_INTERVAL = 20.0
 #: Error codes AWS uses when an account's (or an API's) request rate is exceeded.
 THROTTLING_CODES = frozenset(
     {
@@ -172,7 +174,7 @@ class Wait:
         except botocore.exceptions.ClientError as exc:
             if not is_throttle(exc):
                 raise
-            self.interval = min(self.interval * 2, max(self.max_interval, self.interval * 2))
+            self.interval = min(self.interval * 2, max(self.max_interval, THROTTLED_INTERVAL))
             return None
 
 
