@@ -5,22 +5,14 @@ moto's DynamoDB stream shard invokes Lambda synchronously inside the write
 records. We replace the shard's ``add`` so that it only appends the record,
 skips writes that changed nothing (AWS writes no record for those), and tells
 listeners (the pollers) that the table has new records, so they wake at once.
-
-Enabling a stream on a table whose stream is already enabled is, on AWS, a
-``ValidationException`` ("Table already has an enabled stream: TableName: T"),
-not moto's ``ResourceInUseException``; and a stream that was disabled can be
-enabled again (a new stream, with a new label). ``update_table_streams`` does both.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from moto.dynamodb.exceptions import MockValidationException
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+from moto.dynamodb.models.table import StreamRecord, StreamShard
 
 StreamListener = Callable[[StreamShard], None]
 
@@ -59,24 +51,10 @@ def _append_record_without_trigger(self: StreamShard, old, new) -> None:  # noqa
         listener(self)
 
 
-def _update_table_streams(
-    self: DynamoDBBackend, table: Table, stream_specification: dict[str, Any]
-) -> None:
-    enabling = stream_specification.get("StreamEnabled") or stream_specification.get(
-        "StreamViewType"
-    )
-    if enabling and (table.stream_specification or {}).get("StreamEnabled"):
-        raise MockValidationException(
-            f"Table already has an enabled stream: TableName: {table.name}"
-        )
-    table.set_stream_specification(stream_specification)
-
-
 def apply() -> None:
     """Install the corrections (idempotent)."""
     global _applied
     if _applied:
         return
     StreamShard.add = _append_record_without_trigger
-    DynamoDBBackend.update_table_streams = _update_table_streams
     _applied = True
