@@ -57,7 +57,14 @@ UNSCOPED_ACTIONS = frozenset(
     }
 )
 TAGGING_ACTIONS = frozenset(
-    {"dynamodb:TagResource", "lambda:TagResource", "iam:TagRole", "sqs:TagQueue", "sns:TagResource"}
+    {
+        "dynamodb:TagResource",
+        "lambda:TagResource",
+        "iam:TagRole",
+        "sqs:TagQueue",
+        "sns:TagResource",
+        "logs:TagResource",
+    }
 )
 #: Role changes that must carry the room's boundary (the key is the role's boundary).
 BOUNDARY_ACTIONS = frozenset(
@@ -92,6 +99,7 @@ IMPLIED_ACTIONS = {
     "iam:CreateRole": ("iam:TagRole", "iam:PutRolePermissionsBoundary"),
     "sqs:CreateQueue": ("sqs:TagQueue",),
     "sns:CreateTopic": ("sns:TagResource",),
+    "logs:CreateLogGroup": ("logs:TagResource",),
 }
 
 

@@ -351,6 +351,16 @@ def _log_stream(call: Call) -> str:
     return f"{_log_group(call)}:log-stream:{_p(call, 'logStreamName')}"
 
 
+def _create_log_group(call: Call, state: State) -> list[Request]:
+    # CreateLogGroup with tags also needs logs:TagResource (the CloudWatch Logs actions table
+    # of the Service Authorization Reference; the kit creates a function's group tagged).
+    tags = tag_context(request_tags(call.params, "tags"))
+    requests = [Request("logs:CreateLogGroup", _log_group(call), tags)]
+    if tags:
+        requests.append(Request("logs:TagResource", _log_group(call), tags))
+    return requests
+
+
 def _queue(call: Call) -> str:
     return queue_arn(call, _p(call, "QueueUrl") or _p(call, "QueueName"))
 
@@ -434,6 +444,9 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
     ("logs", "FilterLogEvents"): _on("logs:FilterLogEvents", _log_group),
     ("logs", "GetLogEvents"): _on("logs:GetLogEvents", _log_stream),
     ("logs", "DeleteLogGroup"): _on("logs:DeleteLogGroup", _log_group),
+    ("logs", "CreateLogGroup"): _create_log_group,
+    ("logs", "PutRetentionPolicy"): _on("logs:PutRetentionPolicy", _log_group),
+    ("logs", "ListTagsLogGroup"): _on("logs:ListTagsLogGroup", _log_group),
     # SQS.
     ("sqs", "CreateQueue"): _create_queue,
     ("sqs", "GetQueueAttributes"): _on("sqs:GetQueueAttributes", _queue),
