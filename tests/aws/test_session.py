@@ -6,9 +6,10 @@ import socket
 
 import pytest
 
-from streamlab.aws.session import LOCAL_ACCESS_KEY, SERVICES, connect
+from streamlab.aws.session import SERVICES, connect
 from streamlab.config import load_config
 from streamlab.errors import CredentialsError
+from streamlab.local.identities import issued
 
 
 @pytest.fixture
@@ -35,11 +36,12 @@ def test_local_backend_ignores_real_credentials_in_the_environment(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "https://dynamodb.us-east-1.amazonaws.com")
     lab = connect(load_config({"LAB_ENDPOINT": emulator}))
     credentials = lab.session.get_credentials()
-    assert credentials.access_key == LOCAL_ACCESS_KEY
+    assert credentials.access_key == issued().notebook.access_key
+    assert credentials.secret_key == issued().notebook.secret_key
     assert credentials.token is None
     for service in ("dynamodb", "lambda", "sts"):
         assert lab.client(service).meta.endpoint_url == emulator
-    # The emulator, not AWS, answered: moto's identity for the dummy key.
+    # The emulator, not AWS, answered: moto's default account for the issued key.
     assert lab.sts.get_caller_identity()["Account"] == lab.account_id == "123456789012"
 
 

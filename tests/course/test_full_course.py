@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from nbclient import NotebookClient
 from streamlab.aws.session import connect
 from streamlab.config import load_config
 from streamlab.local import control
-from streamlab.local.app import ACTIONS_PATH
+from streamlab.local.actions import read_actions
+from streamlab.local.identities import NOTEBOOK
 from streamlab.tooling.cleanup import find_resources
 from streamlab.tooling.participant_policy import (
     allowed_actions,
@@ -46,7 +46,6 @@ COURSE = [
     "99_cleanup",
 ]
 PREFIX = "course-"
-NOTEBOOK_KEY = "testing"  # the dummy access key every notebook client uses
 
 
 def _notebooks() -> list[Path]:
@@ -73,8 +72,7 @@ def course_run(state_dir) -> Iterator[dict]:
                 kernel_name="python3",
                 resources={"metadata": {"path": str(path.parent)}},
             ).execute()
-        with urllib.request.urlopen(endpoint + ACTIONS_PATH, timeout=10) as response:
-            actions = json.loads(response.read())["actions"]
+        actions = read_actions(endpoint)
         lab = connect(load_config({"LAB_ENDPOINT": endpoint, "LAB_PREFIX": ""}))
         leftovers = [str(resource) for resource in find_resources(lab)]
         yield {"actions": actions, "leftovers": leftovers}
@@ -100,7 +98,7 @@ def test_every_notebook_runs_and_cleanup_leaves_nothing_in_the_account(course_ru
 
 
 def test_participant_policy_allows_exactly_what_the_labs_call(course_run: dict) -> None:
-    called = {a["action"] for a in course_run["actions"] if a["access_key"] == NOTEBOOK_KEY}
+    called = {a["action"] for a in course_run["actions"] if a["identity"] == NOTEBOOK}
     assert called, "no API calls were recorded from the notebooks"
     generated = participant_policy(called)
     if os.environ.get("LAB_WRITE_POLICY") == "1":

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from streamlab.errors import ConfigError
@@ -34,6 +35,9 @@ class LabConfig:
     prefix: str
     endpoint: str
     replica_region: str = DEFAULT_REPLICA_REGION
+    # Where the endpoint came from: "LAB_ENDPOINT" (explicit: never moved), "recorded"
+    # (this user's own emulator moved off a port another user's holds) or "default".
+    endpoint_source: str = "default"
 
     @property
     def port(self) -> int:
@@ -42,6 +46,23 @@ class LabConfig:
     @property
     def is_local(self) -> bool:
         return self.backend == "local"
+
+    @property
+    def endpoint_movable(self) -> bool:
+        """May the kit start this user's emulator elsewhere if another user's holds the port?"""
+        return self.endpoint_source != "LAB_ENDPOINT"
+
+
+def recorded_port(env: Mapping[str, str]) -> int | None:
+    """The port of this user's own emulator recorded in the state folder (see ``control``)."""
+    folder = Path(
+        env.get("LAB_STATE_DIR") or os.environ.get("LAB_STATE_DIR") or Path.home() / ".streamlab"
+    )
+    try:
+        port = int((folder / "port").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
 
 
 def endpoint_port(endpoint: str) -> int:
@@ -91,7 +112,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> LabConfig:
             f"LAB_PREFIX={prefix!r} cannot start AWS resource names: use up to 32 letters, "
             "digits, '-', '_' or '.', e.g. LAB_PREFIX=alice-"
         )
-    endpoint = env.get("LAB_ENDPOINT", "").strip().rstrip("/") or DEFAULT_ENDPOINT
+    endpoint = env.get("LAB_ENDPOINT", "").strip().rstrip("/")
+    source = "LAB_ENDPOINT"
+    if not endpoint:
+        port = recorded_port(env)
+        source = "default" if port is None else "recorded"
+        endpoint = DEFAULT_ENDPOINT if port is None else f"http://127.0.0.1:{port}"
     parsed = urlparse(endpoint)
     if parsed.scheme != "http" or not parsed.hostname or not parsed.port:
         raise ConfigError(
@@ -117,4 +143,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> LabConfig:
         prefix=prefix,
         endpoint=endpoint,
         replica_region=replica_region,
+        endpoint_source=source,
     )

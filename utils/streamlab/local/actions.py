@@ -10,15 +10,25 @@ method and path (matched against botocore's own service models) name the action.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import parse_qs
 
 import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
+from ..errors import EmulatorError
+
+ACTIONS_PATH = "/_streamlab/actions"
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # API operation names that IAM spells differently.
 _IAM_NAMES = {
@@ -110,11 +120,16 @@ def identify(environ: dict, body: bytes) -> Action | None:
 
 
 class ActionLog:
-    """A thread-safe tally of the actions served, by IAM action and access key."""
+    """A thread-safe tally of the actions served, by IAM action and access key.
 
-    def __init__(self) -> None:
+    ``identity_of`` names the issued key's identity (notebook, function or service;
+    see ``identities``), so readers need not know the random keys themselves.
+    """
+
+    def __init__(self, identity_of: Callable[[str], str | None] = lambda key: None) -> None:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._identity_of = identity_of
 
     def record(self, action: Action) -> None:
         with self._lock:
@@ -124,9 +139,41 @@ class ActionLog:
         with self._lock:
             items = sorted(self._counts.items())
         return [
-            {"action": action, "access_key": key, "count": count} for (action, key), count in items
+            {
+                "action": action,
+                "access_key": key,
+                "identity": self._identity_of(key),
+                "count": count,
+            }
+            for (action, key), count in items
         ]
 
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
+
+
+def read_actions(endpoint: str, *, clear: bool = False, timeout: float = 10.0) -> list[dict]:
+    """The emulator's action log (``clear``: empty it), asked with a signed request.
+
+    The log tells what the participant did, so only the owner's signed calls read it.
+    """
+    from .identities import issued
+
+    keys = issued().notebook
+    request = AWSRequest(method="DELETE" if clear else "GET", url=endpoint + ACTIONS_PATH)
+    SigV4Auth(Credentials(keys.access_key, keys.secret_key), "streamlab", "us-east-1").add_auth(
+        request
+    )
+    prepared = urllib.request.Request(
+        request.url, headers=dict(request.headers.items()), method=request.method
+    )
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with direct.open(prepared, timeout=timeout) as response:
+            return json.loads(response.read())["actions"]
+    except urllib.error.HTTPError as exc:
+        raise EmulatorError(
+            f"The emulator at {endpoint} refused to show its action log ({exc.code}): "
+            f"{exc.read(500).decode('utf-8', 'replace')}"
+        ) from None

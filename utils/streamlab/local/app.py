@@ -5,6 +5,12 @@ request into moto runs under ``moto_lock``. Interceptors (Lambda Invoke, the
 stream pollers' hooks) see a request before moto does; they take the lock only
 for their own short reads of moto's state and never while user code runs, since
 that code calls back into the emulator and would deadlock.
+
+Before any of that, every request passes two gates (see ``trust`` and
+``signatures``): its Host must be this emulator's loopback address and no web
+page may have sent it; then, except for the health endpoint, it must carry a
+valid SigV4 signature by a key the emulator issued to its owner. No answer
+carries CORS headers, so browsers never let a page read one.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
-from .actions import ActionLog, identify
-from .health import HEALTH_PATH, SERVICE_NAME
-
-ACTIONS_PATH = "/_streamlab/actions"
+from .actions import ACTIONS_PATH, ActionLog, identify
+from .auth_errors import refusal_response
+from .health import HEALTH_PATH, SERVICE_NAME, owner_id
+from .identities import IssuedCredentials, issued
+from .signatures import verify
+from .trust import LOOPBACK_NAMES, environ_refusal, without_cors
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -50,7 +58,8 @@ class EmulatorApp:
         self.moto_lock = threading.RLock()
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
-        self.action_log = ActionLog()
+        self.credentials: IssuedCredentials = issued()
+        self.action_log = ActionLog(self.credentials.identity_of)
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
@@ -61,9 +70,11 @@ class EmulatorApp:
         self.interceptors.append(interceptor)
 
     def health(self) -> dict[str, Any]:
+        """Who runs this emulator; nothing secret (it answers without a signature)."""
         return {
             "service": SERVICE_NAME,
             "version": __version__,
+            "owner": owner_id(),
             "pid": os.getpid(),
             "host": self.host,
             "port": self.port,
@@ -71,27 +82,43 @@ class EmulatorApp:
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        def respond(status: str, headers: list, exc_info: Any = None) -> Callable:
+            return start_response(status, without_cors(headers), exc_info)
+
+        refused = environ_refusal(environ, self.port, LOOPBACK_NAMES | {self.host})
+        if refused:
+            return Response(refused + "\n", status=403, mimetype="text/plain")(environ, respond)
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
-            return response(environ, start_response)
+            return response(environ, respond)
+        body = self._buffer_body(environ)
+        verdict = verify(environ, body, self.credentials.secret_for)
+        if not verdict.ok:
+            return refusal_response(environ, body, verdict)(environ, respond)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
-            return self._actions_endpoint(environ, start_response)
-        self._record_action(environ)
-        for interceptor in self.interceptors:
-            if interceptor.matches(environ):
-                return interceptor.handle(Request(environ))(environ, start_response)
-        return self.call_moto(environ, start_response)
-
-    def _record_action(self, environ: WSGIEnviron) -> None:
-        """Tally the request's IAM action; the body is buffered so moto can still read it."""
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = b""
-        if length:  # chunked bodies (no length) are left for moto to read as they come
-            body = environ["wsgi.input"].read(length)
-            environ["wsgi.input"] = io.BytesIO(body)
+            return self._actions_endpoint(environ, respond)
         action = identify(environ, body)
         if action is not None:
             self.action_log.record(action)
+        for interceptor in self.interceptors:
+            if interceptor.matches(environ):
+                return interceptor.handle(Request(environ))(environ, respond)
+        return self.call_moto(environ, respond)
+
+    @staticmethod
+    def _buffer_body(environ: WSGIEnviron) -> bytes:
+        """Read the whole body (the signature covers it) and leave a copy for moto."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if body and not length:
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return body
 
     def _actions_endpoint(
         self, environ: WSGIEnviron, start_response: StartResponse
