@@ -286,3 +286,29 @@ def test_the_credentials_are_private_to_their_owner(emulator: str) -> None:
     keys = [pair.access_key for pair in identities.keys.values()]
     assert len(set(keys)) == 3 and "testing" not in keys
     assert identities.function.access_key.startswith("ASIA")  # a role's temporary keys
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/moto-api/reset"),
+        ("GET", "/moto-api/data.json"),
+        ("DELETE", "/_streamlab/actions"),
+    ],
+)
+def test_moto_and_kit_control_endpoints_need_a_signature_too(
+    lab: Lab, emulator: str, method: str, path: str
+) -> None:
+    table = f"survives-{uuid.uuid4().hex[:8]}"
+    lab.dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+    )
+    try:
+        status, _, _ = _raw(emulator, method, path, b"", {"Host": urlsplit(emulator).netloc})
+        assert status == 403
+        assert table in lab.dynamodb.list_tables()["TableNames"]  # no reset happened
+    finally:
+        lab.dynamodb.delete_table(TableName=table)
