@@ -228,3 +228,18 @@ def test_totals_proved_says_not_done_for_a_stub_or_an_undone_earlier_exercise(
     ExerciseNotDone("9.1", "write the aggregator")
     with pytest.raises(ExerciseNotDone, match="9.1 is not done yet"):
         checks.totals_proved(app_lab, _recompute(app_lab), exercise="9.3", requires=["9.1"])
+
+
+def test_totals_proved_blames_a_wrong_mapping_first_and_at_once(app_lab: Lab) -> None:
+    _deploy(app_lab)
+    scores, function = app_lab.name("GameScoreRecords"), app_lab.name("agg")
+    game.simulate_games(app_lab, 30, seed=1)
+    latest = mappings.connect_stream(app_lab, scores, function, starting_position="LATEST")
+    try:
+        with pytest.raises(CheckFailed, match="exercise 4.2 first: the mapping starts at LATEST"):
+            checks.totals_proved(
+                app_lab, _recompute(app_lab), exercise="9.3", min_games=30,
+                requires=["4.1", "4.2"], function="agg", timeout=600,  # must not wait
+            )
+    finally:
+        mappings.delete_mapping(app_lab, latest["UUID"])

@@ -92,6 +92,28 @@ def test_item_matches_checks_values_absence_and_types(lab: Lab, capsys) -> None:
     )
 
 
+def test_item_matches_names_the_types_when_the_text_looks_the_same(lab: Lab) -> None:
+    name = lab.name("UnitCheckTypes")
+    tables.create_table(lab, name, hash_key=("RecordID", "N"))
+    tables.put_items(
+        lab, name, [{"RecordID": 3, "Device": {"os": "android", "version": "14"}, "Level": 3}]
+    )
+    expected = {"Device": {"os": "android", "version": 14}}
+    with pytest.raises(CheckFailed) as failed:
+        lab01.item_matches(lab, name, {"RecordID": 3}, exercise="9.7", expected=expected)
+    assert (
+        "Device.version is 14 (type S, a string), expected 14 (type N, a number)"
+        in str(failed.value)
+    )
+    with pytest.raises(CheckFailed, match=r"attribute Level is 3, expected 4\.$"):
+        lab01.item_matches(lab, name, {"RecordID": 3}, exercise="9.7", expected={"Level": 4})
+    with pytest.raises(CheckFailed, match=r"Device\.model is missing"):
+        lab01.item_matches(
+            lab, name, {"RecordID": 3}, exercise="9.7",
+            expected={"Device": {"os": "android", "version": "14", "model": "X"}},
+        )
+
+
 @pytest.fixture(scope="module")
 def orders(lab: Lab) -> str:
     name = lab.name("UnitCheckQueryOrders")
@@ -215,6 +237,46 @@ def test_reads_whole_stream_compares_with_the_stream(lab: Lab, capsys) -> None:
 
     with pytest.raises(CheckFailed, match="returned 1 record"):
         lab02.reads_whole_stream(lab, name, read_some, exercise="9.10")
+
+
+def test_a_reader_that_never_stops_fails_in_time_with_what_to_change(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = lab.name("UnitCheckNeverStops")
+    tables.delete_table(lab, name)
+    tables.create_table(lab, name, hash_key=("RecordID", "N"), stream_view_type="NEW_IMAGE")
+    tables.put_items(lab, name, [{"RecordID": 1}])
+    monkeypatch.setattr(lab02, "READER_SECONDS", 1.0)
+
+    def read_forever(arn):  # follows the open shard's NextShardIterator, never stops
+        client = lab.dynamodbstreams
+        shard = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        iterator = client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records = []
+        while iterator:
+            try:
+                page = client.get_records(ShardIterator=iterator)
+            except Exception:  # a learner's catch-all cannot swallow the deadline
+                continue
+            records += page["Records"]
+            iterator = page.get("NextShardIterator")
+        return records
+
+    with pytest.raises(CheckFailed) as failed:
+        lab02.reads_whole_stream(lab, name, read_forever, exercise="9.10")
+    assert "read_forever did not return within 1 s" in str(failed.value)
+    assert "an open shard always returns a NextShardIterator" in str(failed.value)
+
+
+def test_learner_code_in_a_pure_python_loop_is_stopped_too() -> None:
+    def spin(_):
+        while True:
+            pass
+
+    with pytest.raises(CheckFailed, match="spin did not return within 0.3 s"):
+        exercise.call_learner("9.0", spin, None, seconds=0.3, too_slow="end the loop.")
 
 
 def test_image_function_accepts_decimals_and_names_the_wrong_attribute(capsys) -> None:

@@ -150,3 +150,24 @@ def test_request_log_goes_to_the_log_file(port: int) -> None:
         conn.recv(4096)
     time.sleep(0.2)
     assert "/_streamlab/health" in paths.log_file(port).read_text()
+
+
+def test_the_log_has_one_plain_line_per_request_and_no_hang_up_tracebacks(port: int) -> None:
+    from streamlab.aws.session import connect
+    from streamlab.config import load_config
+
+    control.start(port)
+    lab = connect(load_config({"LAB_ENDPOINT": f"http://127.0.0.1:{port}"}))
+    lab.dynamodb.list_tables()
+    with pytest.raises(lab.dynamodb.exceptions.ResourceNotFoundException):
+        lab.dynamodb.describe_table(TableName="no-such-table")
+    for _ in range(3):  # clients that hang up mid-request
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+    time.sleep(0.5)
+    text = paths.log_file(port).read_text()
+    assert "\x1b[" not in text  # no terminal colour codes
+    assert "Traceback" not in text
+    lines = text.splitlines()
+    assert any(line.endswith("ms") and " dynamodb:ListTables 200 " in line for line in lines)
+    assert any(" dynamodb:DescribeTable 400 " in line for line in lines)

@@ -36,3 +36,15 @@ def load_magics() -> None:
     from streamlab.jupyter.magics import load_magics as load
 
     load()
+
+
+def _load_magics_in_ipython() -> None:
+    """``import streamlab`` in a notebook makes ``%%lambda_function`` available at once,
+    so a function cell run before the connect cell deploys instead of "magic not found"."""
+    import sys
+
+    if "IPython" in sys.modules:  # never import IPython where nobody uses it
+        load_magics()
+
+
+_load_magics_in_ipython()

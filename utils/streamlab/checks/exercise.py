@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from streamlab.checks.deadline import LEARNER_CODE_SECONDS, DeadlinePassed, deadline
 from streamlab.errors import CheckFailed, ExerciseNotDone
 
 
@@ -33,12 +34,24 @@ def fail(exercise: str, problem: str, hint: str = "") -> NoReturn:
     raise CheckFailed(exercise, problem, hint)
 
 
-def call_learner(exercise: str, function: Callable[..., Any], *args: Any, hint: str = "") -> Any:
-    """Call the learner's function; its own error becomes one line (stubs pass through)."""
+def call_learner(
+    exercise: str,
+    function: Callable[..., Any],
+    *args: Any,
+    hint: str = "",
+    seconds: float = LEARNER_CODE_SECONDS,
+    too_slow: str = "",
+) -> Any:
+    """Call the learner's function; its own error becomes one line (stubs pass through),
+    and so does a function that runs past ``seconds`` (``too_slow`` says what to change)."""
     if not callable(function):
         fail(exercise, f"expected a function, got {type(function).__name__}.", hint)
+    name = getattr(function, "__name__", "your function")
     try:
-        return function(*args)
+        with deadline(seconds):
+            return function(*args)
+    except DeadlinePassed:
+        fail(exercise, f"{name} did not return within {seconds:g} s.", too_slow or hint)
     except ExerciseNotDone:
         raise
     except Exception as exc:  # the learner's bug: say which, in one line
@@ -47,6 +60,6 @@ def call_learner(exercise: str, function: Callable[..., Any], *args: Any, hint: 
             text = f"{error.get('Code')}: {error.get('Message')}"
         else:
             text = f"{type(exc).__name__}: {exc}"
-        fail(exercise, f"{getattr(function, '__name__', 'your function')} raised {text}", hint)
+        fail(exercise, f"{name} raised {text}", hint)
 
 

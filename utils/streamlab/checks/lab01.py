@@ -77,12 +77,7 @@ def item_matches(
     item = tables.to_plain(typed)
     for name, value in expected.items():
         if item.get(name) != value:
-            fail(
-                exercise,
-                f"attribute {name} is {tables.format_value(item.get(name))}, "
-                f"expected {tables.format_value(value)}.",
-                hint,
-            )
+            fail(exercise, _difference(name, item.get(name), value), hint)
     for name in absent:
         if name in item:
             fail(
@@ -109,6 +104,50 @@ def item_matches(
     described = ", ".join(parts)
     missing = f"; no {', '.join(absent)}" if absent else ""
     passed(exercise, f"item {tables.format_value(dict(key))} has {described}{missing}")
+
+
+_TYPE_NAMES = {
+    "S": "a string", "N": "a number", "B": "binary", "BOOL": "a boolean", "NULL": "null",
+    "SS": "a string set", "NS": "a number set", "BS": "a binary set", "L": "a list",
+    "M": "a map",
+}
+
+
+def _kind(value: Any) -> str:
+    """``S, a string``: the DynamoDB type a plain value is stored as."""
+    code = next(iter(tables.to_typed({"v": value})["v"])) if value is not None else "NULL"
+    return f"{code}, {_TYPE_NAMES.get(code, code)}"
+
+
+def _first_difference(actual: Any, expected: Any, path: str) -> tuple[str, Any, Any]:
+    """Where two plain values first differ: inside maps and lists, down to one value."""
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        for key in list(expected) + [k for k in actual if k not in expected]:
+            if actual.get(key) != expected.get(key):
+                return _first_difference(actual.get(key), expected.get(key), f"{path}.{key}")
+    if isinstance(actual, list) and isinstance(expected, list) and len(actual) == len(expected):
+        for index, (mine, theirs) in enumerate(zip(actual, expected, strict=True)):
+            if mine != theirs:
+                return _first_difference(mine, theirs, f"{path}[{index}]")
+    return path, actual, expected
+
+
+def _difference(name: str, actual: Any, expected: Any) -> str:
+    """What is wrong with an attribute, with types where the text alone looks the same
+    (a number stored as the string "14" prints as 14 too)."""
+    text = (
+        f"attribute {name} is {tables.format_value(actual)}, "
+        f"expected {tables.format_value(expected)}"
+    )
+    path, mine, theirs = _first_difference(actual, expected, name)
+    if mine is None:
+        return f"{text}: {path} is missing."
+    if tables.format_value(mine) == tables.format_value(theirs) or path != name:
+        return (
+            f"{text}: {path} is {tables.format_value(mine)} (type {_kind(mine)}), "
+            f"expected {tables.format_value(theirs)} (type {_kind(theirs)})."
+        )
+    return f"{text}."
 
 
 # -- query and scan ------------------------------------------------------------------

@@ -33,6 +33,15 @@ def stream_enabled(lab: Lab, table: str, *, exercise: str, view_type: str) -> No
     passed(exercise, f"{table} has its stream on, view type {view_type}")
 
 
+READER_SECONDS = 30.0
+NEVER_STOPS = (
+    "an open shard always returns a NextShardIterator, so a loop that follows it never "
+    "ends: stop when a page is empty and you have reached the newest record you need "
+    "(or after a few empty pages in a row), or when NextShardIterator is missing (a "
+    "closed shard)."
+)
+
+
 def reads_whole_stream(
     lab: Lab, table: str, function: Callable[[str], Any], *, exercise: str, hint: str = ""
 ) -> None:
@@ -41,7 +50,9 @@ def reads_whole_stream(
     if arn is None:
         fail(exercise, f"table {table!r} has no stream.", "run the cells above this exercise.")
     expected = streams.read_records(lab, arn)
-    records = call_learner(exercise, function, arn, hint=hint)
+    records = call_learner(
+        exercise, function, arn, hint=hint, seconds=READER_SECONDS, too_slow=NEVER_STOPS
+    )
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
         fail(
             exercise,

@@ -213,8 +213,13 @@ def _totals_text(totals: Mapping[str, int]) -> str:
     return ", ".join(f"{name} {totals[name]}" for name in game.TOTAL_FIELDS)
 
 
-def mapping_connects(lab: Lab, table: str, name: str, *, exercise: str, hint: str = "") -> None:
-    """One mapping, from the table's current stream to the function: Enabled, TRIM_HORIZON."""
+AGGREGATOR = "game-aggregator"
+
+
+def _mapping_problem(
+    lab: Lab, table: str, name: str, hint: str = ""
+) -> tuple[str, str] | dict[str, Any]:
+    """The one good mapping from the table's stream to the function, or what is wrong."""
     table_name = lab.name(table)
     function_name = lab.name(name)
     stream_arn = mappings.stream_arn_of(lab, table_name)
@@ -227,15 +232,13 @@ def mapping_connects(lab: Lab, table: str, name: str, *, exercise: str, hint: st
     )
     if not ours:
         elsewhere = " (it has one on an older stream of a re-created table)" if live else ""
-        fail(
-            exercise,
+        return (
             f"there is no event source mapping from {table_name}'s stream to {function_name}"
             f"{elsewhere}.",
             hint or f"create it with {connect}.",
         )
     if len(ours) > 1:
-        fail(
-            exercise,
+        return (
             f"{len(ours)} mappings connect {table_name}'s stream to {function_name}: each one "
             "delivers every game, so every game is counted more than once.",
             "keep one: mappings.delete_mapping(lab, uuid) for the others.",
@@ -244,25 +247,31 @@ def mapping_connects(lab: Lab, table: str, name: str, *, exercise: str, hint: st
     if mapping.get("State") not in mappings.SETTLED_STATES:
         mapping = mappings.wait_for_mapping(lab, mapping["UUID"])
     if mapping["State"] != "Enabled":
-        fail(
-            exercise,
+        return (
             f"the mapping is {mapping['State']}: no games reach the function.",
             f"enable it: lab.lambda_.update_event_source_mapping(UUID={mapping['UUID']!r}, "
             "Enabled=True).",
         )
     position = mapping.get("StartingPosition")
     if position != "TRIM_HORIZON":
-        fail(
-            exercise,
+        return (
             f"the mapping starts at {position}: the games played before it existed are "
             "never counted.",
             "a starting position cannot be changed: mappings.delete_mapping(lab, "
             f"{mapping['UUID']!r}), then {connect}.",
         )
+    return mapping
+
+
+def mapping_connects(lab: Lab, table: str, name: str, *, exercise: str, hint: str = "") -> None:
+    """One mapping, from the table's current stream to the function: Enabled, TRIM_HORIZON."""
+    found = _mapping_problem(lab, table, name, hint)
+    if isinstance(found, tuple):
+        fail(exercise, *found)
     passed(
         exercise,
-        f"the stream of {table_name} -> {function_name}: Enabled, from TRIM_HORIZON, "
-        f"batches of up to {mapping.get('BatchSize')}",
+        f"the stream of {lab.name(table)} -> {lab.name(name)}: Enabled, from TRIM_HORIZON, "
+        f"batches of up to {found.get('BatchSize')}",
     )
 
 
@@ -276,6 +285,8 @@ def totals_proved(
     requires: Sequence[str] = (),
     timeout: float = 60.0,
     hint: str = "",
+    table: str = game.SCORES_TABLE,
+    function: str = AGGREGATOR,
 ) -> None:
     """The learner's scan agrees with the kit's, and both agree with GameScoresByUser.
 
@@ -288,6 +299,10 @@ def totals_proved(
     for earlier in requires:  # an undone earlier exercise explains an empty aggregate
         if earlier in ExerciseNotDone.pending:
             raise ExerciseNotDone(earlier, ExerciseNotDone.pending[earlier])
+    if "4.2" in requires:  # a wrong mapping explains wrong totals: say that first, at once
+        found = _mapping_problem(lab, table, function)
+        if isinstance(found, tuple):
+            fail(exercise, f"exercise 4.2 first: {found[0]}", found[1])
     try:
         comparison = game.check_totals(lab, min_games=min_games, timeout=timeout)
     except LabError as exc:

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from streamlab.errors import ExerciseNotDone, LabError
+from streamlab.jupyter import aws_errors
 
 # The line that names an exercise in its cell (see notebooks.EXERCISE_LINE).
 _EXERCISE_NUMBER = re.compile(r"^\s*# Exercise (\d+\.\d+):", re.MULTILINE)
@@ -40,8 +41,38 @@ def _show_lab_error(
     return structured
 
 
+def _is_cell(shell: Any) -> Any:
+    """Tells a notebook cell's code (the learner's) from library code, by file name."""
+    cells = getattr(getattr(shell, "compile", None), "_filename_map", {})
+
+    def is_cell(filename: str) -> bool:
+        return (
+            filename in cells
+            or filename.startswith("<ipython-input")
+            or "/ipykernel_" in filename
+        )
+
+    return is_cell
+
+
+def _show_error(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    """The kit's errors in one line; an AWS error in a few (see ``aws_errors``)."""
+    if isinstance(value, LabError):
+        return _show_lab_error(shell, etype, value, tb, tb_offset)
+    lines = aws_errors.describe(value, tb, _is_cell(shell))
+    structured = [f"{_RED}{lines[0].split(':', 1)[0]}{_RESET}:{lines[0].split(':', 1)[1]}"]
+    structured += lines[1:]
+    shell._showtraceback(etype, value, structured)
+    return structured
+
+
 def install_error_display(shell: Any | None = None) -> bool:
-    """Show ``LabError`` as one line in this IPython session; False outside IPython."""
+    """Show ``LabError`` as one line and AWS errors in a few, in this IPython session.
+
+    Returns False outside IPython.
+    """
     if shell is None:
         try:
             from IPython import get_ipython
@@ -50,7 +81,7 @@ def install_error_display(shell: Any | None = None) -> bool:
         shell = get_ipython()
     if shell is None:
         return False
-    shell.set_custom_exc((LabError,), _show_lab_error)
+    shell.set_custom_exc((LabError, *aws_errors.AWS_ERRORS), _show_error)
     if _forget_answered_exercises not in shell.events.callbacks.get("post_run_cell", []):
         shell.events.register("post_run_cell", _forget_answered_exercises)
     return True

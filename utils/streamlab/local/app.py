@@ -31,6 +31,8 @@ from .actions import ACTIONS_PATH, ActionLog, identify
 from .auth_errors import refusal_response
 from .health import HEALTH_PATH, SERVICE_NAME, owner_id
 from .identities import IssuedCredentials, issued
+from .request_log import log as request_log
+from .request_log import request_line
 from .signatures import verify
 from .trust import LOOPBACK_NAMES, environ_refusal, without_cors
 
@@ -82,9 +84,27 @@ class EmulatorApp:
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        def respond(status: str, headers: list, exc_info: Any = None) -> Callable:
-            return start_response(status, without_cors(headers), exc_info)
+        started = time.perf_counter()
+        status = ["-"]
 
+        def logged_start_response(status_line: str, headers: list, exc_info: Any = None) -> Any:
+            status[0] = status_line
+            return start_response(status_line, without_cors(headers), exc_info)
+
+        try:
+            return self._dispatch(environ, logged_start_response)
+        finally:
+            request_log.info(
+                request_line(
+                    environ.get("REQUEST_METHOD", "-"),
+                    environ.get("PATH_INFO", "-"),
+                    environ.get("streamlab.operation"),
+                    status[0],
+                    time.perf_counter() - started,
+                )
+            )
+
+    def _dispatch(self, environ: WSGIEnviron, respond: StartResponse) -> Iterable[bytes]:
         refused = environ_refusal(environ, self.port, LOOPBACK_NAMES | {self.host})
         if refused:
             return Response(refused + "\n", status=403, mimetype="text/plain")(environ, respond)
@@ -99,6 +119,7 @@ class EmulatorApp:
             return self._actions_endpoint(environ, respond)
         action = identify(environ, body)
         if action is not None:
+            environ["streamlab.operation"] = action.iam_action
             self.action_log.record(action)
         for interceptor in self.interceptors:
             if interceptor.matches(environ):

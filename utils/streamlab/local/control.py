@@ -145,10 +145,10 @@ def status(port: int) -> Status:
 
 
 def _spawn(port: int) -> subprocess.Popen:
-    log_path = paths.log_file(port)
-    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    output = open(paths.output_file(port), "wb")  # noqa: SIM115 - handed to the child
     command = [sys.executable, "-m", "streamlab.local.server", "--port", str(port)]
-    kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT}
+    command += ["--log-file", str(paths.log_file(port))]
+    kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": output, "stderr": subprocess.STDOUT}
     if os.name == "nt":
         kwargs["creationflags"] = (
             subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
@@ -158,15 +158,19 @@ def _spawn(port: int) -> subprocess.Popen:
     try:
         return subprocess.Popen(command, **kwargs)
     finally:
-        log.close()
+        output.close()
 
 
 def _log_tail(port: int, lines: int = 3) -> str:
-    try:
-        text = Path(paths.log_file(port)).read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " | ".join(text[-lines:])
+    """The last lines the emulator wrote: its crash output first, else its request log."""
+    for path in (paths.output_file(port), paths.log_file(port)):
+        try:
+            text = Path(path).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            continue
+        if text:
+            return " | ".join(text[-lines:])
+    return ""
 
 
 def start(port: int) -> Health:

@@ -60,3 +60,8 @@ def credentials_file() -> Path:
 def port_file() -> Path:
     """The port of this user's own emulator when the default one belongs to another user."""
     return state_dir() / "port"
+
+
+def output_file(port: int) -> Path:
+    """What the background emulator prints outside its log (a crash while starting)."""
+    return state_dir() / f"emulator-{port}.out"

@@ -1,8 +1,9 @@
 """Runs the emulator in the foreground: ``streamlab serve`` and the background child.
 
 Binds loopback only unless the caller passes ``allow_remote``; the request log
-goes to this process's standard output, which the background launcher points
-at the log file, so it never reaches a notebook.
+(``request_log``: one line per request, rotated by size) goes to ``--log-file``,
+which the background launcher sets, or to standard output in the foreground, so it
+never reaches a notebook.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import EmulatorError
-from . import moto_patches
+from . import moto_patches, request_log
 from .app import EmulatorApp
 from .extensions import install_extensions
 
@@ -90,11 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--allow-remote", action="store_true")
+    parser.add_argument("--log-file", type=Path, help="rotated request log (default: stdout)")
     args = parser.parse_args(argv)
     forget_real_aws_settings()
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
-    )
+    request_log.configure(args.log_file)
     try:
         serve(args.port, args.host, args.allow_remote)
     except EmulatorError as exc:

@@ -1,6 +1,6 @@
 """Widgets for what people would rather watch than read.
 
-Rules every widget here follows (see ARCHITECTURE.md, "Widgets under test"):
+Rules every widget here follows (see ARCHITECTURE.md, "Rules"):
 display first, then change; background threads change widget state only and
 never print; headless (``LAB_TEST_MODE=1``, which test kernels inherit, or no
 IPython kernel) a widget renders a static snapshot and its refresh loop runs a

@@ -11,11 +11,14 @@ page sent (see ``local.trust``): a page must not read a function's events.
 from __future__ import annotations
 
 import json
+import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ..request_log import is_hang_up
 from ..trust import refusal
 
 PREFIX = "/2018-06-01/runtime"
@@ -122,6 +125,15 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     handlers: RuntimeApiHandlers
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A worker that hung up (stopped, timed out, retired) is normal: no traceback."""
+        error = sys.exc_info()[1]
+        if is_hang_up(error):
+            return
+        logging.getLogger("streamlab.runtime").error(
+            "Runtime API request from %s failed", client_address, exc_info=True
+        )
 
 
 class RuntimeApiServer:

@@ -1,0 +1,81 @@
+"""Typical wrong answers get a short, specific, true message from their check, in time.
+
+Each case takes a solution notebook, puts a wrong answer in place of one exercise's
+solution (between ``### BEGIN SOLUTION`` and ``### END SOLUTION``), runs the notebook up
+to that exercise's check cell and expects the check to fail with ``CheckFailed`` and a
+message that names the mistake; never a pass, a hang or a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from streamlab.tooling import build_labs
+from streamlab.tooling.run_notebooks import execute
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.S)
+
+
+@dataclass
+class WrongAnswer:
+    notebook: str
+    exercise: str
+    answer: str  # replaces the solution block (indented like it)
+    expected: str  # a regular expression the check's message must match
+    id: str
+
+
+CASES = [
+    WrongAnswer(
+        "01_dynamodb_basics",
+        "1.4",
+        'return lab.dynamodb.scan(TableName=GAME_RECORDS, FilterExpression="Score > :min",\n'
+        '    ExpressionAttributeValues={":min": {"N": str(min_score)}})\n',
+        r"high_scores\(888\) returned 1 item\(s\).*expected",
+        "scan-with-greater-than",
+    ),
+]
+
+
+def with_wrong_answer(
+    nb: nbformat.NotebookNode, case: WrongAnswer
+) -> tuple[nbformat.NotebookNode, int]:
+    """The notebook cut after the exercise's check cell, with the wrong answer in place."""
+    exercise_line = f"# Exercise {case.exercise}:"
+    check_call = f'exercise="{case.exercise}"'
+    answer_cell = next(
+        i for i, c in enumerate(nb.cells) if c.cell_type == "code" and exercise_line in c.source
+    )
+    check_cell = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if i > answer_cell and c.cell_type == "code" and check_call in c.source
+    )
+
+    def replace(match: re.Match) -> str:
+        indent = match.group("indent")
+        return "".join(indent + line + "\n" for line in case.answer.splitlines())
+
+    nb.cells[answer_cell].source = SOLUTION.sub(replace, nb.cells[answer_cell].source, count=1)
+    nb.cells = nb.cells[: check_cell + 1]
+    return nb, check_cell
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_a_wrong_answer_gets_a_specific_message(case: WrongAnswer, emulator: str) -> None:
+    path = ROOT / "solutions" / f"{case.notebook}.ipynb"
+    nb, check_cell = with_wrong_answer(build_labs.read(path), case)
+    result = execute(
+        nb, env={"LAB_PREFIX": f"wrong{case.exercise.replace('.', '')}-"}, cwd=path.parent,
+        allow_errors=True, timeout=120,
+    )
+    failed = {cell.index: cell for cell in result.failures}
+    assert set(failed) == {check_cell}, {i: c.error_value for i, c in failed.items()}
+    assert failed[check_cell].error_name == "CheckFailed"
+    assert re.search(case.expected, failed[check_cell].error_value), failed[check_cell].error_value
