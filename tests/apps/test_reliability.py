@@ -127,3 +127,7 @@ def test_wait_for_totals_does_not_wait_for_a_disabled_mapping(rlab: Lab) -> None
     reliability.write_games(rlab, [reliability.game_item("1", "Alice", 5)])
     comparison = reliability.wait_for_totals(rlab, timeout=60, function="aggregator")
     assert not comparison.ok and comparison.counted == 0
+    assert repr(comparison).startswith(
+        f"Not counted yet: the mapping {games_table} -> {rlab.name('aggregator')} is Disabled"
+    )
+    assert "exercise 5.2" in repr(comparison).splitlines()[0]

@@ -29,6 +29,7 @@ class WrongAnswer:
     answer: str  # replaces the solution block (indented like it)
     expected: str  # a regular expression the check's message must match
     id: str
+    answer_fails: bool = False  # the answer's own cell raises too (an AWS error)
 
 
 CASES = [
@@ -40,12 +41,21 @@ CASES = [
         r"high_scores\(888\) returned 1 item\(s\).*expected",
         "scan-with-greater-than",
     ),
+    WrongAnswer(
+        "05_reliability",
+        "5.2",
+        'safe_settings = {"MaximumRetryAttempts": 2, "BisectBatchOnFunctionError": True,\n'
+        '    "DestinationConfig": {"OnFailure": {"Destination": failures["QueueUrl"]}}}\n',
+        r"QueueArn, not its QueueUrl",
+        "destination-given-a-queue-url",
+        answer_fails=True,
+    ),
 ]
 
 
 def with_wrong_answer(
     nb: nbformat.NotebookNode, case: WrongAnswer
-) -> tuple[nbformat.NotebookNode, int]:
+) -> tuple[nbformat.NotebookNode, int, int]:
     """The notebook cut after the exercise's check cell, with the wrong answer in place."""
     exercise_line = f"# Exercise {case.exercise}:"
     check_call = f'exercise="{case.exercise}"'
@@ -64,18 +74,19 @@ def with_wrong_answer(
 
     nb.cells[answer_cell].source = SOLUTION.sub(replace, nb.cells[answer_cell].source, count=1)
     nb.cells = nb.cells[: check_cell + 1]
-    return nb, check_cell
+    return nb, answer_cell, check_cell
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_a_wrong_answer_gets_a_specific_message(case: WrongAnswer, emulator: str) -> None:
     path = ROOT / "solutions" / f"{case.notebook}.ipynb"
-    nb, check_cell = with_wrong_answer(build_labs.read(path), case)
+    nb, answer_cell, check_cell = with_wrong_answer(build_labs.read(path), case)
     result = execute(
         nb, env={"LAB_PREFIX": f"wrong{case.exercise.replace('.', '')}-"}, cwd=path.parent,
         allow_errors=True, timeout=120,
     )
     failed = {cell.index: cell for cell in result.failures}
-    assert set(failed) == {check_cell}, {i: c.error_value for i, c in failed.items()}
+    expected_failures = {check_cell, answer_cell} if case.answer_fails else {check_cell}
+    assert set(failed) == expected_failures, {i: c.error_value for i, c in failed.items()}
     assert failed[check_cell].error_name == "CheckFailed"
     assert re.search(case.expected, failed[check_cell].error_value), failed[check_cell].error_value

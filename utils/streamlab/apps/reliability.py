@@ -160,6 +160,7 @@ class Comparison:
 
     expected: dict[str, dict[str, int]]
     actual: dict[str, dict[str, int]]
+    why: str = ""  # when known: why the totals cannot be right yet
 
     @property
     def ok(self) -> bool:
@@ -187,7 +188,10 @@ class Comparison:
         return out
 
     def __repr__(self) -> str:
-        return "\n".join(self.lines()) or "(no games and no totals)"
+        lines = self.lines()
+        if self.why and not self.ok:
+            lines.insert(0, f"Not counted yet: {self.why}")
+        return "\n".join(lines) or "(no games and no totals)"
 
 
 def compare_totals(lab: Lab) -> Comparison:
@@ -206,15 +210,26 @@ def wait_for_totals(
     With ``function``, a mapping from the games' stream to it that is not enabled
     means nothing will change: compare once instead of waiting in vain.
     """
-    if function is not None and not _mapping_enabled(lab, function):
-        return compare_totals(lab)
+    if function is not None:
+        state = _mapping_state(lab, function)
+        if state != "Enabled":
+            comparison = compare_totals(lab)
+            where = f"{lab.name(GAMES)} -> {lab.name(function)}"
+            comparison.why = (
+                f"the mapping {where} is {state}, so its games wait in the stream; "
+                "exercise 5.2 enables it with the safe settings."
+                if state
+                else f"there is no mapping {where}; run the cells of section 2 again."
+            )
+            return comparison
     return wait_until(lab, lambda: compare_totals(lab), done or (lambda c: c.ok), timeout)
 
 
-def _mapping_enabled(lab: Lab, function: str) -> bool:
+def _mapping_state(lab: Lab, function: str) -> str | None:
+    """The state of the mapping from the games' stream to ``function``; None: no mapping."""
     arn = streams.stream_arn(lab, lab.name(GAMES))
     found = mappings.find_mapping(lab, arn, lab.name(function)) if arn else None
-    return bool(found) and found.get("State") == "Enabled"
+    return found.get("State") if found else None
 
 
 # -- the backlog behind a poison record ------------------------------------------------

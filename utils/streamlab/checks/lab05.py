@@ -179,7 +179,13 @@ def poison_goes_to_queue(
     queue_arn = queues.create_queue(lab, lab.name(queue))["QueueArn"]
     destination = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     if mapping.get("State") != "Enabled":
-        fail(exercise, f"the mapping is {mapping.get('State')}.", "keep Enabled=True in the call.")
+        fail(
+            exercise,
+            f"the mapping is {mapping.get('State')}: the exercise cell's connect_stream call did "
+            "not change it.",
+            "did that cell end with an error? Fix what it says and run it again (a destination "
+            "is the queue's QueueArn, not its QueueUrl).",
+        )
     if retries == -1 or retries > max_retries:
         fail(
             exercise,
