@@ -13,6 +13,7 @@ import base64
 import http.client
 import json
 import stat
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,21 @@ def test_moto_and_kit_control_endpoints_need_a_signature_too(
         assert table in lab.dynamodb.list_tables()["TableNames"]  # no reset happened
     finally:
         lab.dynamodb.delete_table(TableName=table)
+
+
+def test_the_request_log_says_why_a_call_was_refused_and_shows_no_secret(
+    lab: Lab, emulator: str
+) -> None:
+    session = _attacker_session(issued().notebook.access_key, "a-wrong-secret")
+    with pytest.raises(ClientError):
+        session.client("dynamodb", endpoint_url=emulator, config=NO_RETRIES).list_tables()
+    port = urlsplit(emulator).port
+    assert port is not None
+    log = ""
+    for _ in range(50):  # the line is written when the answer has been sent
+        log = paths.log_file(port).read_text()
+        if "refused:bad_signature" in log:
+            break
+        time.sleep(0.1)
+    assert "POST / refused:bad_signature 400" in log
+    assert all(pair.secret_key not in log for pair in issued().keys.values())

@@ -107,13 +107,15 @@ class EmulatorApp:
     def _dispatch(self, environ: WSGIEnviron, respond: StartResponse) -> Iterable[bytes]:
         refused = environ_refusal(environ, self.port, LOOPBACK_NAMES | {self.host})
         if refused:
+            environ["streamlab.operation"] = "refused:host-or-origin"
             return Response(refused + "\n", status=403, mimetype="text/plain")(environ, respond)
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, respond)
         body = self._buffer_body(environ)
         verdict = verify(environ, body, self.credentials.secret_for)
-        if not verdict.ok:
+        if not verdict.ok:  # the request log names why, never the key or the signature
+            environ["streamlab.operation"] = f"refused:{verdict.failure}"
             return refusal_response(environ, body, verdict)(environ, respond)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, respond)
