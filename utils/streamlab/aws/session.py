@@ -161,7 +161,7 @@ class Lab:
 def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> Lab:
     """Connect to the backend named by ``LAB_BACKEND`` (``local`` by default).
 
-    In a notebook it also makes the kit's errors show as one line (see ``notebook``).
+    In a notebook it also makes the kit's errors show as one line (see ``jupyter.error_display``).
     """
     from streamlab.jupyter.error_display import install_error_display
 
@@ -177,11 +177,14 @@ def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> 
     return Lab(config, session)
 
 
-def start_own_emulator(config: LabConfig) -> LabConfig:
-    """Start (or find) this user's emulator; the config names the port it really uses."""
+def start_own_emulator(config: LabConfig, profile: Any = None) -> LabConfig:
+    """Start (or find) this user's emulator; the config names the port it really uses.
+
+    ``profile`` (``local.profiles.ProfileOptions``) is passed to an emulator that starts.
+    """
     from streamlab.local import control
 
-    health = control.start_own(config.port, movable=config.endpoint_movable)
+    health = control.start_own(config.port, movable=config.endpoint_movable, profile=profile)
     port = health.info.get("port", config.port)
     if port == config.port:
         return config

@@ -36,6 +36,8 @@ from .request_log import request_line
 from .signatures import verify
 from .trust import LOOPBACK_NAMES, environ_refusal, without_cors
 
+ACTION_KEY = "streamlab.action"  # the recognised ``actions.Action`` of a request, in its environ
+
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 
@@ -62,14 +64,31 @@ class EmulatorApp:
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.credentials: IssuedCredentials = issued()
         self.action_log = ActionLog(self.credentials.identity_of)
+        self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def add_interceptor(self, interceptor: Interceptor) -> None:
-        self.interceptors.append(interceptor)
+    def add_interceptor(self, interceptor: Interceptor, *, first: bool = False) -> None:
+        """Add ``interceptor`` after the others (or ahead of them: a profile sees calls first)."""
+        if first:
+            self.interceptors.insert(0, interceptor)
+        else:
+            self.interceptors.append(interceptor)
+
+    def forwarder(self, after: Interceptor) -> Callable[[WSGIEnviron, StartResponse], Iterable]:
+        """Answer as if ``after`` had declined: the interceptors behind it, then moto."""
+
+        def forward(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+            rest = self.interceptors[self.interceptors.index(after) + 1 :]
+            for interceptor in rest:
+                if interceptor.matches(environ):
+                    return interceptor.handle(Request(environ))(environ, start_response)
+            return self.call_moto(environ, start_response)
+
+        return forward
 
     def health(self) -> dict[str, Any]:
         """Who runs this emulator; nothing secret (it answers without a signature)."""
@@ -81,6 +100,7 @@ class EmulatorApp:
             "host": self.host,
             "port": self.port,
             "uptime_seconds": round(time.time() - self.started_at, 1),
+            "profile": self.profile.describe() if self.profile is not None else {"name": "local"},
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
@@ -120,6 +140,7 @@ class EmulatorApp:
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, respond)
         action = identify(environ, body)
+        environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
         if action is not None:
             environ["streamlab.operation"] = action.iam_action
             self.action_log.record(action)

@@ -5,6 +5,11 @@ moto's DynamoDB stream shard invokes Lambda synchronously inside the write
 records. We replace the shard's ``add`` so that it only appends the record,
 skips writes that changed nothing (AWS writes no record for those), and tells
 listeners (the pollers) that the table has new records, so they wake at once.
+
+Enabling a stream on a table that already has one is, on AWS, a
+``ValidationException: Table already has an enabled stream: TableName: NAME``;
+moto says ``ResourceInUseException: Cannot enable stream``. Learners must meet
+AWS's wording locally (in every profile), so the error is translated.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from moto.dynamodb.exceptions import MockValidationException, StreamAlreadyEnabledException
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import StreamRecord, StreamShard
 
 StreamListener = Callable[[StreamShard], None]
@@ -51,10 +58,25 @@ def _append_record_without_trigger(self: StreamShard, old, new) -> None:  # noqa
         listener(self)
 
 
+def _with_aws_stream_wording(original):  # noqa: ANN001, ANN202 - moto's method
+    def update_table_streams(self, table, stream_specification):  # noqa: ANN001, ANN202
+        try:
+            return original(self, table, stream_specification)
+        except StreamAlreadyEnabledException:
+            raise MockValidationException(
+                f"Table already has an enabled stream: TableName: {table.name}"
+            ) from None
+
+    return update_table_streams
+
+
 def apply() -> None:
     """Install the corrections (idempotent)."""
     global _applied
     if _applied:
         return
     StreamShard.add = _append_record_without_trigger
+    DynamoDBBackend.update_table_streams = _with_aws_stream_wording(
+        DynamoDBBackend.update_table_streams
+    )
     _applied = True

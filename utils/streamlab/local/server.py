@@ -20,10 +20,11 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
-from ..errors import EmulatorError
-from . import moto_patches, request_log
+from ..errors import ConfigError, EmulatorError
+from . import moto_patches, profiles, request_log
 from .app import EmulatorApp
 from .extensions import install_extensions
+from .profiles import ProfileOptions
 
 log = logging.getLogger("streamlab.emulator")
 
@@ -33,15 +34,21 @@ class _QuickRequestHandler(MotoRequestHandler):
     disable_nagle_algorithm = True
 
 
-def build_app(host: str, port: int) -> EmulatorApp:
-    """The emulator application with moto corrected and every extension installed."""
+def build_app(host: str, port: int, profile: ProfileOptions | None = None) -> EmulatorApp:
+    """The emulator application with moto corrected, every extension and the profile installed."""
     moto_patches.apply()
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
+    profiles.install(app, profile or ProfileOptions())
     return app
 
 
-def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool = False) -> None:
+def serve(
+    port: int = DEFAULT_PORT,
+    host: str = "127.0.0.1",
+    allow_remote: bool = False,
+    profile: ProfileOptions | None = None,
+) -> None:
     """Serve until interrupted or terminated."""
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise EmulatorError(
@@ -50,7 +57,7 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool 
         )
     if host not in LOOPBACK_HOSTS:
         log.warning("listening on %s: anyone who can reach this address can use it", host)
-    app = build_app("127.0.0.1" if host == "localhost" else host, port)
+    app = build_app("127.0.0.1" if host == "localhost" else host, port, profile)
     try:
         server = make_server(host, port, app, threaded=True, request_handler=_QuickRequestHandler)
     except OSError as exc:
@@ -70,6 +77,8 @@ def serve(port: int = DEFAULT_PORT, host: str = "127.0.0.1", allow_remote: bool 
     if hasattr(signal, "SIGBREAK"):  # Windows console close / CTRL_BREAK
         signal.signal(signal.SIGBREAK, stop)
     log.info("streamlab emulator listening on http://%s:%s", host, app.port)
+    if app.profile is not None:
+        log.info("profile %s", app.profile.describe())
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -93,12 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--allow-remote", action="store_true")
     parser.add_argument("--log-file", type=Path, help="rotated request log (default: stdout)")
+    profiles.add_arguments(parser)
     args = parser.parse_args(argv)
     forget_real_aws_settings()
     request_log.configure(args.log_file)
     try:
-        serve(args.port, args.host, args.allow_remote)
-    except EmulatorError as exc:
+        serve(args.port, args.host, args.allow_remote, profiles.options_from(args))
+    except (EmulatorError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

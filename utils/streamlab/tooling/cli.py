@@ -11,6 +11,7 @@ import dataclasses
 import shlex
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from streamlab.config import load_config
 from streamlab.errors import LabError
@@ -20,9 +21,10 @@ def _port(args: argparse.Namespace) -> int:
     return args.port if args.port is not None else load_config().port
 
 
-def _own_port(args: argparse.Namespace) -> int:
+def _own_port(args: argparse.Namespace, profile: Any = None) -> int:
     """The port of this user's emulator, started if needed (elsewhere if another user's
-    holds an implicit port; ``--port`` and LAB_ENDPOINT are never moved)."""
+    holds an implicit port; ``--port`` and LAB_ENDPOINT are never moved); ``profile``
+    (``--profile aws ...``) is passed to an emulator that starts."""
     from streamlab.aws.session import start_own_emulator
 
     config = load_config()
@@ -30,22 +32,22 @@ def _own_port(args: argparse.Namespace) -> int:
         config = dataclasses.replace(
             config, endpoint=f"http://127.0.0.1:{args.port}", endpoint_source="LAB_ENDPOINT"
         )
-    return start_own_emulator(config).port
+    return start_own_emulator(config, profile).port
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from streamlab.local import server
+    from streamlab.local import profiles, server
 
     forwarded = ["--port", str(_port(args)), "--host", args.host]
     if args.allow_remote:
         forwarded.append("--allow-remote")
-    return server.main(forwarded)
+    return server.main(forwarded + profiles.options_from(args).as_arguments())
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from streamlab.local import control
+    from streamlab.local import control, profiles
 
-    port = _own_port(args)
+    port = _own_port(args, profiles.options_from(args))
     print(control.status(port).message)
     return 0
 
@@ -144,13 +146,21 @@ def cmd_build_labs(args: argparse.Namespace) -> int:
     results = build_labs(root, check=args.check)
     for result in results:
         print(result.line(root))
-    stale = [r for r in results if r.state in ("differs", "missing", "orphan")]
+    invalid = [r for r in results if r.state == "invalid"]
+    stale = [r for r in results if r.stale and r.state != "invalid"]
+    if invalid:
+        print(
+            f"error: {len(invalid)} problem(s) in solutions/: fix the notebooks "
+            "(cell tags, hints, cell ids, lab facts)",
+            file=sys.stderr,
+        )
     if stale:
         print(
-            f"error: {len(stale)} lab notebook(s) out of step with solutions/: "
+            f"error: {len(stale)} generated file(s) out of step with solutions/: "
             "run `streamlab build-labs` (and delete orphans)",
             file=sys.stderr,
         )
+    if invalid or stale:
         return 1
     return 0
 
@@ -183,12 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
     )
+    from streamlab.local import profiles
+
+    profiles.add_arguments(serve)
     for name, handler, text in (
         ("start", cmd_start, "start the local emulator in the background"),
         ("stop", cmd_stop, "stop the background emulator and its function workers"),
         ("status", cmd_status, "say whether the emulator is running (exit 0 if it is)"),
     ):
-        add(name, handler, text).add_argument("--port", type=int)
+        command = add(name, handler, text)
+        command.add_argument("--port", type=int)
+        if name == "start":
+            profiles.add_arguments(command)
     env = add(
         "env",
         cmd_env,
@@ -207,9 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
     cleanup.add_argument("--yes", action="store_true", help="do not ask on the aws backend")
     add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
-    build = add("build-labs", cmd_build_labs, "generate labs/ from solutions/ (stubs, no outputs)")
+    build = add(
+        "build-labs",
+        cmd_build_labs,
+        "generate labs/, the notebooks' fact cells and the guide's generated parts from solutions/",
+    )
     build.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if labs/ is out of step"
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if anything generated drifts or a notebook breaks a rule",
     )
     run = add(
         "run-solutions",
