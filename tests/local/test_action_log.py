@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 
 import pytest
 
 from streamlab.aws.session import Lab
-from streamlab.local.actions import ACTIONS_PATH, read_actions
+from streamlab.local.actions import ACTIONS_PATH, read_action_log, read_actions
 from streamlab.local.identities import FUNCTION, NOTEBOOK, issued
 
 
@@ -71,3 +72,65 @@ def test_the_action_log_is_refused_without_a_signature(lab: Lab, emulator: str) 
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 403
     assert read_actions(emulator)  # the unsigned DELETE cleared nothing
+
+
+def _requests(endpoint: str, call: str) -> list[dict]:
+    entries = read_action_log(endpoint)["requests"]
+    return [e for e in entries if e["call"] == call and e["identity"] == NOTEBOOK]
+
+
+def test_each_call_is_recorded_with_its_resource_arns_and_condition_keys(
+    lab: Lab, emulator: str
+) -> None:
+    """Comparing action names is not enough: the record says on what, and under which keys."""
+    from mapping_helpers import function, stream_table, unique
+
+    from streamlab.aws.mappings import connect_stream
+    from streamlab.aws.roles import ensure_execution_role, execution_policy
+
+    read_actions(emulator, clear=True)
+    boundary = lab.iam.create_policy(
+        PolicyName=unique(lab, "boundary"), PolicyDocument=json.dumps(execution_policy(lab, "x"))
+    )["Policy"]["Arn"]
+    name, table = unique(lab, "recorded"), unique(lab, "recorded-table")
+    stream_table(lab, table)
+    policy = execution_policy(lab, name, streams=[table])
+    role_arn, _ = ensure_execution_role(lab, name, policy, boundary=boundary)
+    (created,) = _requests(emulator, "iam:CreateRole")
+    create_role, tag_role = created["authorisations"]
+    assert create_role["resource"] == role_arn
+    assert create_role["context"]["iam:PermissionsBoundary"] == boundary
+    assert tag_role["action"] == "iam:TagRole"
+    assert set(tag_role["context"]["aws:TagKeys"]) == {"streamlab:kit", "streamlab:prefix"}
+    (put,) = _requests(emulator, "iam:PutRolePolicy")
+    assert put["authorisations"][0]["context"] == {"iam:PermissionsBoundary": boundary}
+
+    function(lab, name, role_arn)
+    target = name
+    mapping = connect_stream(lab, table, target)
+    (create,) = _requests(emulator, "lambda:CreateEventSourceMapping")
+    arn = f"arn:aws:lambda:{lab.region}:{lab.account_id}:event-source-mapping:{mapping['UUID']}"
+    function_arn = f"arn:aws:lambda:{lab.region}:{lab.account_id}:function:{target}"
+    by_action = {a["action"]: a for a in create["authorisations"]}
+    assert by_action["lambda:CreateEventSourceMapping"]["resource"] == arn
+    assert by_action["lambda:CreateEventSourceMapping"]["context"]["lambda:FunctionArn"] == (
+        function_arn
+    )
+    assert by_action["lambda:TagResource"]["resource"] == arn
+    lab.lambda_.delete_event_source_mapping(UUID=mapping["UUID"])
+    (deleted,) = _requests(emulator, "lambda:DeleteEventSourceMapping")
+    assert deleted["authorisations"] == [
+        {
+            "action": "lambda:DeleteEventSourceMapping",
+            "resource": arn,
+            "context": {
+                "lambda:FunctionArn": function_arn,
+                "aws:ResourceTag/streamlab:kit": "streamlab",
+                "aws:ResourceTag/streamlab:prefix": lab.prefix,
+            },
+        }
+    ]
+    (passed,) = _requests(emulator, "lambda:CreateFunction")
+    pass_role = [a for a in passed["authorisations"] if a["action"] == "iam:PassRole"]
+    assert pass_role[0]["context"] == {"iam:PassedToService": "lambda.amazonaws.com"}
+    assert all(e["mapped"] for e in _requests(emulator, "dynamodb:CreateTable"))

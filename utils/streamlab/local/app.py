@@ -27,9 +27,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
-from .actions import ACTIONS_PATH, ActionLog, identify
+from .actions import ACTIONS_PATH, Action, ActionLog, identify
 from .auth_errors import refusal_response
 from .health import HEALTH_PATH, SERVICE_NAME, owner_id
+from .iam.moto_state import ACCOUNT_ID, MotoState
+from .iam.requests import NEEDS_RESPONSE, Call, authorisations
 from .identities import IssuedCredentials, issued
 from .request_log import log as request_log
 from .request_log import request_line
@@ -59,12 +61,14 @@ class EmulatorApp:
         self.host = host
         self.port = port
         self.started_at = time.time()
+        self.last_request = time.monotonic()  # for stopping when nobody uses the emulator
         self.moto_lock = threading.RLock()
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.credentials: IssuedCredentials = issued()
         self.action_log = ActionLog(self.credentials.identity_of)
         self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
+        self.account_state = MotoState(self.moto_lock)
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
@@ -124,30 +128,49 @@ class EmulatorApp:
                 )
             )
 
-    def _dispatch(self, environ: WSGIEnviron, respond: StartResponse) -> Iterable[bytes]:
+    def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         refused = environ_refusal(environ, self.port, LOOPBACK_NAMES | {self.host})
         if refused:
             environ["streamlab.operation"] = "refused:host-or-origin"
-            return Response(refused + "\n", status=403, mimetype="text/plain")(environ, respond)
+            return Response(refused + "\n", status=403, mimetype="text/plain")(
+                environ, start_response
+            )
+        self.last_request = time.monotonic()
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
-            return response(environ, respond)
+            return response(environ, start_response)
         body = self._buffer_body(environ)
         verdict = verify(environ, body, self.credentials.secret_for)
         if not verdict.ok:  # the request log names why, never the key or the signature
             environ["streamlab.operation"] = f"refused:{verdict.failure}"
-            return refusal_response(environ, body, verdict)(environ, respond)
+            return refusal_response(environ, body, verdict)(environ, start_response)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
-            return self._actions_endpoint(environ, respond)
-        action = identify(environ, body)
-        environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
+            return self._actions_endpoint(environ, start_response)
+        action = self._identify(environ, body)
         if action is not None:
-            environ["streamlab.operation"] = action.iam_action
-            self.action_log.record(action)
+            self.account_state.remember(
+                action.service, action.operation, action.params, action.region
+            )
         for interceptor in self.interceptors:
             if interceptor.matches(environ):
-                return interceptor.handle(Request(environ))(environ, respond)
-        return self.call_moto(environ, respond)
+                response = interceptor.handle(Request(environ))
+                if action is not None:
+                    answer = b""
+                    if (action.service, action.operation) in NEEDS_RESPONSE:
+                        answer = response.get_data()
+                    self._record(action, response.status_code, answer)
+                return response(environ, start_response)
+        if action is None:
+            return self.call_moto(environ, start_response)
+        status: list[int] = []
+
+        def recording_start_response(code: str, headers: list, exc_info: Any = None) -> Any:
+            status.append(int(code.split(" ", 1)[0]))
+            return start_response(code, headers, exc_info)
+
+        body = self.call_moto(environ, recording_start_response)
+        self._record(action, status[0] if status else 500, b"".join(body))
+        return body
 
     @staticmethod
     def _buffer_body(environ: WSGIEnviron) -> bytes:
@@ -164,12 +187,45 @@ class EmulatorApp:
             environ["CONTENT_LENGTH"] = str(len(body))
         return body
 
+    def _identify(self, environ: WSGIEnviron, body: bytes) -> Action | None:
+        """The request's action, from its (already buffered) body."""
+        action = identify(environ, body)
+        environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
+        if action is not None:
+            environ["streamlab.operation"] = action.iam_action
+        return action
+
+    def _record(self, action: Action, status: int, answer: bytes) -> None:
+        """Tally the action with what IAM authorises for it (after the answer, which names
+        a new mapping's UUID and a mapping's function)."""
+        response = None
+        if 200 <= status < 300 and answer:
+            try:
+                response = json.loads(answer)
+            except ValueError:
+                response = None
+        call = Call(
+            action.service,
+            action.operation,
+            action.params,
+            action.region,
+            ACCOUNT_ID,
+            response if isinstance(response, dict) else None,
+        )
+        try:
+            found = authorisations(call, action.iam_action, self.account_state)
+        except Exception:  # an unexpected shape must never break the call itself
+            found = None
+        self.action_log.record(action, found)
+
     def _actions_endpoint(
         self, environ: WSGIEnviron, start_response: StartResponse
     ) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "DELETE":
             self.action_log.clear()
-        body = json.dumps({"actions": self.action_log.snapshot()})
+        body = json.dumps(
+            {"actions": self.action_log.snapshot(), "requests": self.action_log.requests()}
+        )
         return Response(body, mimetype="application/json")(environ, start_response)
 
     def call_moto(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:

@@ -9,11 +9,14 @@ never reaches a notebook.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -21,12 +24,13 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import ConfigError, EmulatorError
-from . import moto_patches, profiles, request_log
+from . import memory, moto_patches, paths, profiles, request_log
 from .app import EmulatorApp
 from .extensions import install_extensions
 from .profiles import ProfileOptions
 
 log = logging.getLogger("streamlab.emulator")
+DEFAULT_IDLE_SECONDS = 7200.0  # two hours without a request: nobody is coming back soon
 
 
 class _QuickRequestHandler(MotoRequestHandler):
@@ -43,13 +47,70 @@ def build_app(host: str, port: int, profile: ProfileOptions | None = None) -> Em
     return app
 
 
+def idle_seconds_setting(environ: dict[str, str] | None = None) -> float:
+    """``LAB_EMULATOR_IDLE_SECONDS``: stop after this long without a request (0: never)."""
+    env = os.environ if environ is None else environ
+    raw = (env.get("LAB_EMULATOR_IDLE_SECONDS") or "").strip()
+    if not raw:
+        return DEFAULT_IDLE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise EmulatorError(
+            f"LAB_EMULATOR_IDLE_SECONDS={raw!r} is not a number of seconds: set it to e.g. "
+            f"{DEFAULT_IDLE_SECONDS:.0f}, or 0 to never stop."
+        )
+    return value
+
+
+def _housekeeping(app: EmulatorApp, idle_seconds: float, stop: Callable[[], None]) -> None:
+    """While the emulator runs: give freed memory back, and stop it when nobody uses it.
+
+    After a burst of work, once the emulator has been quiet a moment, its freed
+    memory goes back to the system (see ``memory``). When no request has come
+    for ``idle_seconds`` (0: never), it calls ``stop``: a left-behind emulator
+    (a closed laptop notebook, a culled hub server) then frees everything, and
+    ``connect()`` starts a new one when someone comes back.
+    """
+    interval = memory.INTERVAL_SECONDS
+    if idle_seconds > 0:
+        interval = max(0.05, min(interval, idle_seconds / 4))
+    busy_since_release = True
+    while True:
+        time.sleep(interval)
+        quiet = time.monotonic() - app.last_request
+        if idle_seconds > 0 and quiet >= idle_seconds:
+            log.info("no request for %.0f s (LAB_EMULATOR_IDLE_SECONDS): stopping", quiet)
+            _forget_pid_file(app.port)
+            stop()
+            return
+        if quiet < memory.QUIET_SECONDS:
+            busy_since_release = True
+        elif busy_since_release:
+            busy_since_release = False
+            memory.release_free_memory()
+
+
+def _forget_pid_file(port: int) -> None:
+    """Remove our pid file, so nobody reads the stop as a crash."""
+    try:
+        path = paths.pid_file(port)
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def serve(
     port: int = DEFAULT_PORT,
     host: str = "127.0.0.1",
     allow_remote: bool = False,
     profile: ProfileOptions | None = None,
 ) -> None:
-    """Serve until interrupted or terminated."""
+    """Serve until interrupted, terminated, or idle for ``LAB_EMULATOR_IDLE_SECONDS``."""
+    idle_seconds = idle_seconds_setting()
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise EmulatorError(
             f"Refusing to listen on {host}: the emulator has no authentication. "
@@ -74,6 +135,9 @@ def serve(
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+    threading.Thread(
+        target=_housekeeping, args=(app, idle_seconds, stop), name="housekeeping", daemon=True
+    ).start()
     if hasattr(signal, "SIGBREAK"):  # Windows console close / CTRL_BREAK
         signal.signal(signal.SIGBREAK, stop)
     log.info("streamlab emulator listening on http://%s:%s", host, app.port)
