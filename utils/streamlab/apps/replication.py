@@ -21,9 +21,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from streamlab.aws import roles
+from streamlab.aws import roles, tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import poll_until
 from streamlab.errors import LabError
 
 REPLICA_REGION_ENV = "REPLICA_REGION"
@@ -43,10 +44,6 @@ def replica_region(lab: Lab) -> str:
             "another region, e.g. us-west-2."
         )
     return region
-
-
-def _waiter_config(lab: Lab) -> dict[str, Any]:
-    return {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
 
 
 def create_replica_table(
@@ -72,10 +69,10 @@ def create_replica_table(
             client.delete_table(TableName=table)
         except client.exceptions.ResourceNotFoundException:
             pass
-        else:
-            client.get_waiter("table_not_exists").wait(
-                TableName=table, WaiterConfig=_waiter_config(lab)
-            )
+        except client.exceptions.ResourceInUseException:
+            pass  # already being deleted: wait below
+        tables.wait_until_gone(lab, table, region)
+    tables.ensure_not_deleting(lab, table, region)
     key_names = {key["AttributeName"] for key in source["KeySchema"]}
     try:
         client.create_table(
@@ -89,7 +86,7 @@ def create_replica_table(
         )
     except client.exceptions.ResourceInUseException:
         pass  # it exists already: keep it
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_waiter_config(lab))
+    tables.wait_until_active(lab, table, region)
     return table
 
 
@@ -321,9 +318,11 @@ def wait_for_convergence(
     Replication is asynchronous (milliseconds locally, about a second on AWS), so
     a check right after a write waits; a failure still shows what differs.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        comparison = compare_tables(lab, table, replica_table, region)
-        if comparison.ok or time.monotonic() >= deadline:
-            return comparison
-        time.sleep(interval)
+    return poll_until(
+        lambda: compare_tables(lab, table, replica_table, region),
+        lambda comparison: comparison.ok,
+        what=f"the replica of {table} to catch up",
+        limit=timeout,
+        interval=interval,
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+    )

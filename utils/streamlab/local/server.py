@@ -9,6 +9,7 @@ never reaches a notebook.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import ConfigError, EmulatorError
-from . import memory, moto_patches, paths, profiles, request_log
+from . import memory, moto_patches, paths, profiles, request_log, stream_shards
 from .app import EmulatorApp
 from .extensions import install_extensions
 from .profiles import ProfileOptions
@@ -38,12 +39,26 @@ class _QuickRequestHandler(MotoRequestHandler):
     disable_nagle_algorithm = True
 
 
-def build_app(host: str, port: int, profile: ProfileOptions | None = None) -> EmulatorApp:
-    """The emulator application with moto corrected, every extension and the profile installed."""
+def build_app(
+    host: str,
+    port: int,
+    profile: ProfileOptions | None = None,
+    shard_policy: stream_shards.ShardPolicy | None = None,
+) -> EmulatorApp:
+    """The emulator application with moto corrected, every extension and the profile installed.
+
+    ``shard_policy`` says how streams enabled from now on are split and roll over
+    (default: several shards, no rollover; the aws profile adds AWS's rollover timing).
+    """
     moto_patches.apply()
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
     profiles.install(app, profile or ProfileOptions())
+    policy = shard_policy or stream_shards.current_policy()
+    rollover = profiles.shard_rollover_seconds()  # the aws profile: AWS's timing, scaled
+    if rollover is not None and policy.rollover_seconds is None:
+        policy = dataclasses.replace(policy, rollover_seconds=rollover)
+    stream_shards.configure(policy)
     return app
 
 
@@ -108,6 +123,7 @@ def serve(
     host: str = "127.0.0.1",
     allow_remote: bool = False,
     profile: ProfileOptions | None = None,
+    shard_policy: stream_shards.ShardPolicy | None = None,
 ) -> None:
     """Serve until interrupted, terminated, or idle for ``LAB_EMULATOR_IDLE_SECONDS``."""
     idle_seconds = idle_seconds_setting()
@@ -118,7 +134,7 @@ def serve(
         )
     if host not in LOOPBACK_HOSTS:
         log.warning("listening on %s: anyone who can reach this address can use it", host)
-    app = build_app("127.0.0.1" if host == "localhost" else host, port, profile)
+    app = build_app("127.0.0.1" if host == "localhost" else host, port, profile, shard_policy)
     try:
         server = make_server(host, port, app, threaded=True, request_handler=_QuickRequestHandler)
     except OSError as exc:
@@ -160,6 +176,34 @@ def forget_real_aws_settings() -> None:
             del os.environ[name]
 
 
+def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
+    """The stream-shard options, shared by ``streamlab serve`` and this module's main."""
+    parser.add_argument(
+        "--stream-shards", type=int, default=stream_shards.DEFAULT_SHARDS,
+        help=f"shards per new stream (default {stream_shards.DEFAULT_SHARDS})",
+    )
+    parser.add_argument(
+        "--shard-rollover-records", type=int, default=None,
+        help="close a shard into a child after this many records (default: never)",
+    )
+    parser.add_argument(
+        "--shard-rollover-seconds", type=float, default=None,
+        help="close a shard into a child this long after it opened (AWS: about 4 h; "
+        "default: never)",
+    )
+
+
+def shard_policy_from(args: argparse.Namespace) -> stream_shards.ShardPolicy:
+    try:
+        return stream_shards.ShardPolicy(
+            shards=args.stream_shards,
+            rollover_records=args.shard_rollover_records,
+            rollover_seconds=args.shard_rollover_seconds,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamlab.local.server")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -167,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-remote", action="store_true")
     parser.add_argument("--log-file", type=Path, help="rotated request log (default: stdout)")
     profiles.add_arguments(parser)
+    add_shard_arguments(parser)
     args = parser.parse_args(argv)
     forget_real_aws_settings()
     request_log.configure(args.log_file)
     try:
-        serve(args.port, args.host, args.allow_remote, profiles.options_from(args))
+        options, policy = profiles.options_from(args), shard_policy_from(args)
+        serve(args.port, args.host, args.allow_remote, options, policy)
     except (EmulatorError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -182,6 +182,7 @@ def normalise_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         _clean_metadata(cell)
     language = nb.metadata.get("language_info", {})
+    facts = nb.metadata.get(lab_facts.METADATA_KEY)  # the lab's facts are the source, kept
     nb.metadata = nbformat.from_dict(
         {
             "kernelspec": dict(LAB_KERNELSPEC),
@@ -198,6 +199,7 @@ def normalise_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if key in language
             }
             or {"name": "python"},
+            **({lab_facts.METADATA_KEY: facts} if facts is not None else {}),
         }
     )
     return nb

@@ -41,6 +41,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     forwarded = ["--port", str(_port(args)), "--host", args.host]
     if args.allow_remote:
         forwarded.append("--allow-remote")
+    if args.stream_shards is not None:
+        forwarded += ["--stream-shards", str(args.stream_shards)]
+    if args.shard_rollover_records is not None:
+        forwarded += ["--shard-rollover-records", str(args.shard_rollover_records)]
+    if args.shard_rollover_seconds is not None:
+        forwarded += ["--shard-rollover-seconds", str(args.shard_rollover_seconds)]
     return server.main(forwarded + profiles.options_from(args).as_arguments())
 
 
@@ -132,6 +138,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         print(f"  {'would delete' if report.dry_run else 'deleted'} {resource}")
     for resource, reason in report.failed:
         print(f"  FAILED {resource}: {reason}")
+    for resource in report.going_away:
+        print(f"  going away (AWS is still deleting it): {resource}")
     for resource in report.remaining:
         print(f"  still present: {resource}")
     print(report.summary())
@@ -196,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     from streamlab.local import profiles
 
     profiles.add_arguments(serve)
+    serve.add_argument("--stream-shards", type=int, help="shards per new stream (default 4)")
+    serve.add_argument(
+        "--shard-rollover-records", type=int, help="close a shard into a child after N records"
+    )
+    serve.add_argument(
+        "--shard-rollover-seconds", type=float, help="close a shard into a child after S seconds"
+    )
     for name, handler, text in (
         ("start", cmd_start, "start the local emulator in the background"),
         ("stop", cmd_stop, "stop the background emulator and its function workers"),

@@ -23,12 +23,17 @@ from typing import Any
 from streamlab.aws.session import Lab
 from streamlab.aws.streams import Change, StreamFollower, decode
 from streamlab.aws.tables import format_value
+from streamlab.aws.waiting import is_throttle
 from streamlab.jupyter.error_display import one_line
 from streamlab.jupyter.result_table import Table
 
 from .mode import headless
 
-COLUMNS = ("#", "event", "key", "what changed")
+COLUMNS = ("#", "shard", "event", "key", "what changed")
+LOCAL_INTERVAL = 0.5
+AWS_INTERVAL = 2.0
+#: After throttles the viewer polls at most this many times slower, then speeds up again.
+MAX_SLOWDOWN = 8
 _running: weakref.WeakSet[StreamViewer] = weakref.WeakSet()
 
 
@@ -48,19 +53,24 @@ class StreamViewer:
         stream_arn: str,
         *,
         position: str = "TRIM_HORIZON",
-        interval: float = 0.5,
+        interval: float | None = None,
         max_rows: int = 12,
         headless_steps: int = 3,
         headless_mode: bool | None = None,
     ) -> None:
         self.stream_arn = stream_arn
+        if interval is None:  # on AWS a room shares the account's stream read rates
+            interval = AWS_INTERVAL if lab.backend == "aws" else LOCAL_INTERVAL
         self.interval = interval
+        self.base_interval = interval
+        self.throttled = 0
         self.max_rows = max_rows
         self.headless = headless() if headless_mode is None else headless_mode
         self.headless_steps = headless_steps
         self.error: str | None = None
         self._follower = StreamFollower(lab, stream_arn, position=position)
         self._changes: list[Change] = []
+        self._shards: list[int] = []  # the shard of each change: 1 = the first shard found
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -86,8 +96,11 @@ class StreamViewer:
             return
         self._table.value = self.snapshot()._repr_html_()
         state = "following" if self.running else "stopped"
-        self._status.value = f"{state} · {len(self._changes)} records" + (
-            f" · {self.error}" if self.error else ""
+        slowed = self.interval > self.base_interval
+        self._status.value = (
+            f"{state} · {len(self._changes)} records"
+            + (f" · AWS throttled, polling every {self.interval:.0f} s" if slowed else "")
+            + (f" · {self.error}" if self.error else "")
         )
 
     def show(self) -> None:
@@ -114,14 +127,21 @@ class StreamViewer:
         """Read what arrived since the last poll; return how many records."""
         with self._poll_lock:
             try:
-                records = self._follower.poll()
+                records = self._follower.poll_by_shard()
             except Exception as exc:  # shown in the status line, never printed
+                if is_throttle(exc):  # a busy account, not a broken stream: slow down, go on
+                    self.throttled += 1
+                    self.interval = min(self.interval * 2, self.base_interval * MAX_SLOWDOWN)
+                    return 0
                 self.error = one_line(exc)
                 self._stop_event.set()
                 return 0
-        decoded = [decode(record) for record in records]
+            self.interval = max(self.base_interval, self.interval / 2)
+            order = {shard_id: n for n, shard_id in enumerate(self._follower.shard_ids, 1)}
+        decoded = [(order[shard_id], decode(record)) for shard_id, record in records]
         with self._lock:
-            self._changes.extend(decoded)
+            self._changes.extend(change for _shard, change in decoded)
+            self._shards.extend(shard for shard, _change in decoded)
         return len(decoded)
 
     def _loop(self, steps: int | None) -> None:
@@ -164,14 +184,20 @@ class StreamViewer:
 
     # -- pictures ----------------------------------------------------------------------------
     def snapshot(self) -> Table:
-        """The newest ``max_rows`` records as a table (event, key, what changed)."""
-        changes = self.changes
+        """The newest ``max_rows`` records as a table (shard, event, key, what changed).
+
+        Records come shard by shard: in order per item (per shard), not across items.
+        """
+        with self._lock:
+            changes, shards = list(self._changes), list(self._shards)
         first = max(0, len(changes) - self.max_rows)
         rows = []
-        for number, change in enumerate(changes[first:], start=first + 1):
+        for number, (shard, change) in enumerate(
+            zip(shards[first:], changes[first:], strict=True), start=first + 1
+        ):
             key = ", ".join(f"{k}={format_value(v)}" for k, v in change.keys.items())
-            rows.append([str(number), change.event, key, change.what_changed()])
-        caption = f"{len(changes)} record(s) seen"
+            rows.append([str(number), str(shard), change.event, key, change.what_changed()])
+        caption = f"{len(changes)} record(s) seen from {len(set(shards))} shard(s)"
         if first:
             caption += f", newest {self.max_rows} shown"
         if self.error:

@@ -1,4 +1,4 @@
-"""The emulator's stream mappings: one poller each, and the state AWS reports.
+"""The emulator's stream mappings: one stream poller each, and the state AWS reports.
 
 moto stores a mapping's settings and answers the API; the registry keeps what
 moto does not: the poller, its checkpoints, ``State`` as it moves through
@@ -19,16 +19,17 @@ from typing import Any, Protocol
 
 from .invoker import Invoker
 from .on_failure import FailureSender
-from .poller import Poller, PollerHooks
+from .poller import PollerHooks
 from .settings import MappingSettings, with_defaults
-from .source import MotoShardSource, RecordSource
+from .source import MotoStreamSource, StreamSource
+from .stream_poller import StreamPoller
 
 log = logging.getLogger("streamlab.pollers")
 
 NO_RECORDS = "No records processed"
 USER_ACTION = "User action"
 
-SourceFactory = Callable[[str], RecordSource]
+SourceFactory = Callable[[str], StreamSource]
 
 
 class MappingProfile(Protocol):
@@ -51,7 +52,7 @@ class MappingStatus:
 
 
 class _Entry:
-    def __init__(self, poller: Poller, status: MappingStatus) -> None:
+    def __init__(self, poller: StreamPoller, status: MappingStatus) -> None:
         self.poller = poller
         self.status = status
         self.pending: deque[Callable[[], None]] = deque()  # transitions, in request order
@@ -77,7 +78,7 @@ class MappingRegistry:
         self._stop_timeout = stop_timeout
         self._closed = False
         self._closing = threading.Event()  # cuts a profile's transition delays short
-        self._snapshot: tuple[Poller, ...] = ()  # read without a lock by wake_table
+        self._snapshot: tuple[StreamPoller, ...] = ()  # read without a lock by wake_table
         self.profile: MappingProfile | None = None  # None: the default, immediate behaviour
 
     # -- what the API layer calls -------------------------------------------------
@@ -86,13 +87,19 @@ class MappingRegistry:
         settings = MappingSettings.from_configuration({**config, "State": None})
         enabled = config.get("State") != "Disabled" and settings.enabled
         source = self._source_factory(settings.event_source_arn)
-        start = source.length() if settings.starting_position == "LATEST" else 0
         status = MappingStatus("Creating")
         hooks = PollerHooks(report=lambda result: setattr(status, "last_result", result))
         if self.profile is not None:
             hooks.pause = lambda: self._read_pause(settings.event_source_arn)
         entry = _Entry(
-            Poller(settings, source, self.invoker, self._sender, hooks, start_position=start),
+            StreamPoller(
+                settings,
+                source,
+                self.invoker,
+                self._sender,
+                hooks,
+                latest=settings.starting_position == "LATEST",
+            ),
             status,
         )
         with self._lock:
@@ -102,7 +109,7 @@ class MappingRegistry:
         def begin() -> None:
             late_latest = self.profile is not None and self.profile.latest_at_start
             if late_latest and settings.starting_position == "LATEST":
-                entry.poller.restart_from(source.length())
+                entry.poller.restart_at_latest()
             self._apply_enabled(entry, enabled)
 
         self._transition(entry, begin, "Creating")
@@ -157,7 +164,7 @@ class MappingRegistry:
         entry = self._entry(uuid)
         return None if entry is None else entry.status
 
-    def poller(self, uuid: str) -> Poller | None:
+    def poller(self, uuid: str) -> StreamPoller | None:
         entry = self._entry(uuid)
         return None if entry is None else entry.poller
 
@@ -246,4 +253,4 @@ class MappingRegistry:
 
 
 def moto_source_factory(lock: threading.RLock) -> SourceFactory:
-    return lambda stream_arn: MotoShardSource(stream_arn, lock)
+    return lambda stream_arn: MotoStreamSource(stream_arn, lock)
