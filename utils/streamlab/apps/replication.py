@@ -33,6 +33,8 @@ REPLICA_POLICY_NAME = "replica-writes"
 #: What a replicator needs on the replica: put a new image, delete a removed key.
 REPLICA_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 _BATCH = 25  # BatchWriteItem's limit
+# A replicator still replaying history may take this many timeouts in all, while it progresses.
+PATIENCE = 6.0
 
 
 def replica_region(lab: Lab) -> str:
@@ -228,6 +230,10 @@ class TableComparison:
     def ok(self) -> bool:
         return not (self.missing or self.extra or self.different)
 
+    def fingerprint(self) -> tuple:
+        """What differs, to tell a replica still changing from one that stopped."""
+        return (tuple(self.missing), tuple(self.extra), tuple(map(str, self.different)))
+
     def describe_differences(self, limit: int = 10) -> list[str]:
         lines = [f"missing in the replica: {key}" for key in self.missing]
         lines += [f"only in the replica: {key}" for key in self.extra]
@@ -312,17 +318,31 @@ def wait_for_convergence(
     *,
     timeout: float = 30.0,
     interval: float = 0.5,
+    patience: float = PATIENCE,
 ) -> TableComparison:
-    """Compare until the replica has caught up or ``timeout`` runs out; return the last result.
+    """Compare until the replica has caught up; return the last result.
 
     Replication is asynchronous (milliseconds locally, about a second on AWS), so
-    a check right after a write waits; a failure still shows what differs.
+    a check right after a write waits; a failure still shows what differs. A
+    replicator that starts at ``TRIM_HORIZON`` first replays the stream's whole
+    history, which takes a while on a busy machine (or account): as long as the
+    replica keeps changing, the wait goes on, up to ``patience`` times ``timeout``
+    in all; it gives up after ``timeout`` seconds without any change.
     """
-    return poll_until(
-        lambda: compare_tables(lab, table, replica_table, region),
-        lambda comparison: comparison.ok,
-        what=f"the replica of {table} to catch up",
-        limit=timeout,
-        interval=interval,
-        jitter=0.2 if lab.backend == "aws" else 0.0,
-    )
+    started = time.monotonic()
+    comparison = compare_tables(lab, table, replica_table, region)
+    while not comparison.ok:
+        before = comparison.fingerprint()
+        comparison = poll_until(
+            lambda: compare_tables(lab, table, replica_table, region),
+            lambda found: found.ok,
+            what=f"the replica of {table} to catch up",
+            limit=timeout,
+            interval=interval,
+            status=lambda found: f"{len(found.missing)} missing, {len(found.different)} differ",
+            jitter=0.2 if lab.backend == "aws" else 0.0,
+        )
+        stalled = comparison.fingerprint() == before
+        if stalled or time.monotonic() - started + timeout > patience * timeout:
+            break
+    return comparison
