@@ -1,9 +1,11 @@
 """Test-session setup shared by ``tests/`` and the nbval run over ``solutions/``.
 
 Each pytest process (each xdist worker) gets its own private emulator on a free
-port, with its state folder under ``test-artifacts/`` (its log stays there for
-reading after a failure). The ``LAB_*`` variables are exported before any test
-runs, so notebook kernels, which inherit this process's environment, talk to
+port, with its own state folder under ``test-artifacts/`` (its log stays there for
+reading after a failure, until the next run; the emulator's credentials are kept
+there too, so two runs in one checkout never share one). The ``LAB_*`` variables
+are exported before any test runs, so notebook kernels, which inherit this
+process's environment, talk to
 that emulator and never to the learner's one on port 4599; ``LAB_TEST_MODE=1``
 makes widgets render static snapshots and bound their refresh loops. The
 emulator starts when first needed and stops when the session ends.
@@ -88,13 +90,28 @@ def _unit_tests_have_no_emulator(request: pytest.FixtureRequest) -> None:
     monkeypatch.setattr(app.EmulatorApp, "__init__", _refuse_emulator)
 
 
+def _private_state_folder(worker: str) -> Path:
+    """``test-artifacts/emulator-WORKER-PID``: this process's own, since it holds the emulator's
+    credentials; folders of pytest processes that have ended are removed (their logs stay until
+    the next run), those of runs still going in the same checkout are left alone."""
+    import psutil
+
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    for folder in artifacts.glob("emulator-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not psutil.pid_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    state = artifacts / f"emulator-{worker}-{os.getpid()}"
+    state.mkdir(mode=0o700)
+    return state
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: a pure unit test (no emulator); `pytest -m unit`")
     config.addinivalue_line("markers", "emulator: the test starts or uses an emulator")
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
-    state = ROOT / "test-artifacts" / f"emulator-{worker}"
-    shutil.rmtree(state, ignore_errors=True)
-    state.mkdir(parents=True)
+    state = _private_state_folder(worker)
     os.environ.update(
         {
             "LAB_BACKEND": "local",

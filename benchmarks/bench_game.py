@@ -25,6 +25,7 @@ from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 from streamlab.local import control
+from streamlab.local.runtime.environment import function_credentials
 
 
 def _free_port() -> int:
@@ -66,8 +67,7 @@ def main(games: int = 500) -> None:
 
         for name, value in {
             "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            **function_credentials(),
             "AWS_DEFAULT_REGION": lab.region,
             game.TOTALS_TABLE_ENV: game.totals_table_name(lab),
         }.items():

@@ -15,6 +15,7 @@ import pytest
 from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
+from streamlab.local.runtime.environment import function_credentials
 
 SOURCE = game.AGGREGATOR_SOURCE
 
@@ -32,13 +33,14 @@ def game_lab(emulator: str) -> Lab:
 @pytest.fixture
 def aggregator(game_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The handler module loaded as Lambda would: boto3 finds the emulator through the
-    environment (AWS_ENDPOINT_URL and dummy credentials), never through our helpers."""
+    environment (AWS_ENDPOINT_URL and the function credentials the emulator issues), never
+    through our helpers."""
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ENDPOINT_URL", game_lab.endpoint or "")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name, value in function_credentials().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_REGION", game_lab.region)
     monkeypatch.setenv("AWS_DEFAULT_REGION", game_lab.region)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)

@@ -7,9 +7,10 @@ import socket
 
 import pytest
 
-from streamlab.aws.session import LOCAL_ACCESS_KEY, SERVICES, connect
+from streamlab.aws.session import SERVICES, connect
 from streamlab.config import PREFIX_FROM_STS, load_config, prefix_from_identity
 from streamlab.errors import CredentialsError
+from streamlab.local.identities import issued
 
 
 @pytest.fixture
@@ -36,11 +37,12 @@ def test_local_backend_ignores_real_credentials_in_the_environment(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "https://dynamodb.us-east-1.amazonaws.com")
     lab = connect(load_config({"LAB_ENDPOINT": emulator}))
     credentials = lab.session.get_credentials()
-    assert credentials.access_key == LOCAL_ACCESS_KEY
+    assert credentials.access_key == issued().notebook.access_key
+    assert credentials.secret_key == issued().notebook.secret_key
     assert credentials.token is None
     for service in ("dynamodb", "lambda", "sts"):
         assert lab.client(service).meta.endpoint_url == emulator
-    # The emulator, not AWS, answered: moto's identity for the dummy key.
+    # The emulator, not AWS, answered: moto's default account for the issued key.
     assert lab.sts.get_caller_identity()["Account"] == lab.account_id == "123456789012"
 
 
@@ -129,13 +131,12 @@ def test_aws_clients_ride_out_throttling_in_adaptive_mode(
 @pytest.fixture
 def aws_on_emulator(monkeypatch: pytest.MonkeyPatch, emulator: str) -> str:
     """LAB_BACKEND=aws whose AWS endpoint is this test's private emulator (never the internet)."""
-    from streamlab.local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
-
     for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_PREFIX"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", NOTEBOOK_ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
+    keys = issued().notebook  # what `streamlab env` exports: the emulator accepts only these
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys.secret_key)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

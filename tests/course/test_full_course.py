@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,9 +26,9 @@ from nbclient import NotebookClient
 from streamlab.aws.session import connect
 from streamlab.config import load_config
 from streamlab.local import control
-from streamlab.local.app import ACTIONS_PATH
+from streamlab.local.actions import read_action_log
 from streamlab.local.iam.evaluator import Request, evaluate_all
-from streamlab.local.identities import FUNCTION_ACCESS_KEY
+from streamlab.local.identities import FUNCTION, NOTEBOOK
 from streamlab.tooling.cleanup import find_resources
 from streamlab.tooling.participant_policy import (
     BOUNDARY_NAME,
@@ -58,7 +57,6 @@ COURSE = [
     "99_cleanup",
 ]
 PREFIX = "course-"
-NOTEBOOK_KEY = "testing"  # the dummy access key every notebook client uses
 
 
 def _notebooks() -> list[Path]:
@@ -93,8 +91,7 @@ def course_run(state_dir) -> Iterator[dict]:
                 kernel_name="python3",
                 resources={"metadata": {"path": str(path.parent)}},
             ).execute()
-        with urllib.request.urlopen(endpoint + ACTIONS_PATH, timeout=10) as response:
-            record = json.loads(response.read())
+        record = read_action_log(endpoint)
         lab = connect(load_config({"LAB_ENDPOINT": endpoint, "LAB_PREFIX": ""}))
         leftovers = [str(resource) for resource in find_resources(lab)]
         yield {
@@ -112,9 +109,7 @@ def course_run(state_dir) -> Iterator[dict]:
 
 
 def _clear_actions(endpoint: str) -> None:
-    request = urllib.request.Request(endpoint + ACTIONS_PATH, method="DELETE")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    read_action_log(endpoint, clear=True)
 
 
 def _free_port() -> int:
@@ -130,7 +125,7 @@ def test_every_notebook_runs_and_cleanup_leaves_nothing_in_the_account(course_ru
 
 
 def test_participant_policy_allows_exactly_what_the_labs_call(course_run: dict) -> None:
-    called = {a["action"] for a in course_run["actions"] if a["access_key"] == NOTEBOOK_KEY}
+    called = {a["action"] for a in course_run["actions"] if a["identity"] == NOTEBOOK}
     assert called, "no API calls were recorded from the notebooks"
     generated = participant_policy(called)
     if os.environ.get("LAB_WRITE_POLICY") == "1":
@@ -158,7 +153,7 @@ def test_the_policy_allows_every_call_of_the_labs_with_its_real_arns_and_conditi
     """Evaluated as IAM does: each call's actions on its resource ARNs, with its condition
     keys (the role's boundary, PassRole's service, a mapping's function, the tags)."""
     policy = for_participant(json.loads(POLICY_FILE.read_text()), PREFIX)
-    calls = [e for e in course_run["requests"] if e["access_key"] == NOTEBOOK_KEY]
+    calls = [e for e in course_run["requests"] if e["identity"] == NOTEBOOK]
     assert calls, "no calls were recorded from the notebooks"
     unmapped = sorted({e["call"] for e in calls if not e["mapped"]})
     assert not unmapped, f"calls without a row in local/iam/requests.py: {unmapped}"
@@ -177,7 +172,7 @@ def test_the_boundary_allows_every_call_the_functions_make(course_run: dict) -> 
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     }
-    calls = [e for e in course_run["requests"] if e["access_key"] == FUNCTION_ACCESS_KEY]
+    calls = [e for e in course_run["requests"] if e["identity"] == FUNCTION]
     assert calls, "no calls were recorded from the functions"
     unmapped = sorted({e["call"] for e in calls if not e["mapped"]})
     assert not unmapped, f"calls without a row in local/iam/requests.py: {unmapped}"

@@ -85,3 +85,17 @@ def test_describe_keeps_aws_wording_and_adds_no_hint_it_does_not_have() -> None:
     assert aws_errors.describe(error, None, lambda name: False) == [
         "ConditionalCheckFailedException in PutItem: The conditional request failed"
     ]
+
+
+def test_a_client_with_keys_the_emulator_did_not_issue_is_told_what_to_do(
+    shell, capsys, emulator: str
+) -> None:
+    cell = (
+        "import boto3\n"
+        f"client = boto3.client('dynamodb', endpoint_url={emulator!r}, region_name='us-east-1',"
+        " aws_access_key_id='testing', aws_secret_access_key='testing')\n"
+        "client.list_tables()"
+    )
+    shown = _run(shell, capsys, cell)
+    assert shown[0].startswith("UnrecognizedClientException in ListTables: The security token")
+    assert "streamlab stop" in shown[-1]

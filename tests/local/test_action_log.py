@@ -1,22 +1,20 @@
-"""The emulator names every call in IAM's vocabulary, by access key."""
+"""The emulator names every call in IAM's vocabulary, by access key and identity."""
 
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
+import pytest
+
 from streamlab.aws.session import Lab
-from streamlab.local.app import ACTIONS_PATH
-
-
-def _actions(endpoint: str, method: str = "GET") -> list[dict]:
-    request = urllib.request.Request(endpoint + ACTIONS_PATH, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["actions"]
+from streamlab.local.actions import ACTIONS_PATH, read_action_log, read_actions
+from streamlab.local.identities import FUNCTION, NOTEBOOK, issued
 
 
 def test_json_query_and_rest_calls_are_recorded_as_iam_actions(lab: Lab, emulator: str) -> None:
-    _actions(emulator, "DELETE")
+    read_actions(emulator, clear=True)
     lab.dynamodb.list_tables()  # JSON protocol (X-Amz-Target)
     lab.dynamodbstreams.list_streams()  # signed as dynamodb
     lab.iam.list_roles()  # query protocol (Action=...)
@@ -28,7 +26,7 @@ def test_json_query_and_rest_calls_are_recorded_as_iam_actions(lab: Lab, emulato
         pass
     lab.sts.get_caller_identity()
     # Only this test's own calls: other tests' functions may still be running in the background.
-    recorded = {e["action"]: e for e in _actions(emulator) if e["access_key"] == "testing"}
+    recorded = {e["action"]: e for e in read_actions(emulator) if e["identity"] == NOTEBOOK}
     assert set(recorded) == {
         "dynamodb:ListTables",
         "dynamodb:ListStreams",
@@ -38,6 +36,7 @@ def test_json_query_and_rest_calls_are_recorded_as_iam_actions(lab: Lab, emulato
         "lambda:GetFunction",
         "sts:GetCallerIdentity",
     }
+    assert {e["access_key"] for e in recorded.values()} == {issued().notebook.access_key}
 
 
 def test_lambda_invoke_is_named_invoke_function_in_iam() -> None:
@@ -51,27 +50,33 @@ def test_lambda_invoke_is_named_invoke_function_in_iam() -> None:
 def test_a_functions_own_calls_are_recorded_under_its_own_key(lab: Lab, emulator: str) -> None:
     from lambda_helpers import deploy, invoke
 
-    from streamlab.local.identities import FUNCTION_ACCESS_KEY, NOTEBOOK_ACCESS_KEY
-
     name = deploy(
         lab,
         "import boto3\n\ndef handler(event, context):\n"
         "    return len(boto3.client('dynamodb').list_tables()['TableNames'])\n",
     )
     lab.lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
-    _actions(emulator, "DELETE")
+    read_actions(emulator, clear=True)
     assert invoke(lab, name)["StatusCode"] == 200
-    by_key = {(entry["action"], entry["access_key"]) for entry in _actions(emulator)}
-    assert ("lambda:InvokeFunction", NOTEBOOK_ACCESS_KEY) in by_key
-    assert ("dynamodb:ListTables", FUNCTION_ACCESS_KEY) in by_key
-    assert ("dynamodb:ListTables", NOTEBOOK_ACCESS_KEY) not in by_key
+    by_identity = {(entry["action"], entry["identity"]) for entry in read_actions(emulator)}
+    assert ("lambda:InvokeFunction", NOTEBOOK) in by_identity
+    assert ("dynamodb:ListTables", FUNCTION) in by_identity
+    assert ("dynamodb:ListTables", NOTEBOOK) not in by_identity
+
+
+def test_the_action_log_is_refused_without_a_signature(lab: Lab, emulator: str) -> None:
+    lab.dynamodb.list_tables()
+    for method in ("GET", "DELETE"):
+        request = urllib.request.Request(emulator + ACTIONS_PATH, method=method)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403
+    assert read_actions(emulator)  # the unsigned DELETE cleared nothing
 
 
 def _requests(endpoint: str, call: str) -> list[dict]:
-    request = urllib.request.Request(endpoint + ACTIONS_PATH)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        entries = json.loads(response.read())["requests"]
-    return [e for e in entries if e["call"] == call and e["access_key"] == "testing"]
+    entries = read_action_log(endpoint)["requests"]
+    return [e for e in entries if e["call"] == call and e["identity"] == NOTEBOOK]
 
 
 def test_each_call_is_recorded_with_its_resource_arns_and_condition_keys(
@@ -83,7 +88,7 @@ def test_each_call_is_recorded_with_its_resource_arns_and_condition_keys(
     from streamlab.aws.mappings import connect_stream
     from streamlab.aws.roles import ensure_execution_role, execution_policy
 
-    _actions(emulator, "DELETE")
+    read_actions(emulator, clear=True)
     boundary = lab.iam.create_policy(
         PolicyName=unique(lab, "boundary"), PolicyDocument=json.dumps(execution_policy(lab, "x"))
     )["Policy"]["Arn"]

@@ -85,7 +85,9 @@ def test_doctor_on_aws_prints_the_prefix_and_its_source_and_passes_nothing_unche
     emulator: str, tmp_path
 ) -> None:
     """LAB_BACKEND=aws against this test's private emulator as the AWS endpoint."""
-    from streamlab.local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
+    from streamlab.local.identities import issued
+
+    keys = issued().notebook  # what `streamlab env` exports: the emulator accepts only these
 
     env = {
         key: value
@@ -96,8 +98,8 @@ def test_doctor_on_aws_prints_the_prefix_and_its_source_and_passes_nothing_unche
         LAB_BACKEND="aws",
         LAB_REGION="eu-west-1",
         AWS_ENDPOINT_URL=emulator,
-        AWS_ACCESS_KEY_ID=NOTEBOOK_ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=DUMMY_SECRET_KEY,
+        AWS_ACCESS_KEY_ID=keys.access_key,
+        AWS_SECRET_ACCESS_KEY=keys.secret_key,
         AWS_CONFIG_FILE=str(tmp_path / "config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
         AWS_EC2_METADATA_DISABLED="true",

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from streamlab.errors import ConfigError
@@ -81,6 +82,9 @@ class LabConfig:
     #: Where ``prefix`` came from: LAB_PREFIX, JUPYTERHUB_USER, the STS caller identity
     #: (filled in by ``connect()``, which can ask STS), or the local default.
     prefix_source: str = PREFIX_FROM_VARIABLE
+    # Where the endpoint came from: "LAB_ENDPOINT" (explicit: never moved), "recorded"
+    # (this user's own emulator moved off a port another user's holds) or "default".
+    endpoint_source: str = "default"
 
     @property
     def port(self) -> int:
@@ -89,6 +93,11 @@ class LabConfig:
     @property
     def is_local(self) -> bool:
         return self.backend == "local"
+
+    @property
+    def endpoint_movable(self) -> bool:
+        """May the kit start this user's emulator elsewhere if another user's holds the port?"""
+        return self.endpoint_source != "LAB_ENDPOINT"
 
     @property
     def prefix_pending(self) -> bool:
@@ -110,6 +119,18 @@ class LabConfig:
     def with_prefix(self, prefix: str, source: str) -> LabConfig:
         check_prefix(prefix, source)
         return dataclasses.replace(self, prefix=prefix, prefix_source=source)
+
+
+def recorded_port(env: Mapping[str, str]) -> int | None:
+    """The port of this user's own emulator recorded in the state folder (see ``control``)."""
+    folder = Path(
+        env.get("LAB_STATE_DIR") or os.environ.get("LAB_STATE_DIR") or Path.home() / ".streamlab"
+    )
+    try:
+        port = int((folder / "port").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
 
 
 def endpoint_port(endpoint: str) -> int:
@@ -211,7 +232,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> LabConfig:
         )
     prefix, prefix_source = _prefix(env, backend)
     check_prefix(prefix, prefix_source)
-    endpoint = env.get("LAB_ENDPOINT", "").strip().rstrip("/") or DEFAULT_ENDPOINT
+    endpoint = env.get("LAB_ENDPOINT", "").strip().rstrip("/")
+    endpoint_source = "LAB_ENDPOINT"
+    if not endpoint:
+        port = recorded_port(env)
+        endpoint_source = "default" if port is None else "recorded"
+        endpoint = DEFAULT_ENDPOINT if port is None else f"http://127.0.0.1:{port}"
     parsed = urlparse(endpoint)
     if parsed.scheme != "http" or not parsed.hostname or not parsed.port:
         raise ConfigError(
@@ -237,6 +263,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> LabConfig:
         endpoint=endpoint,
         replica_region=replica_region,
         prefix_source=prefix_source,
+        endpoint_source=endpoint_source,
     )
 
 

@@ -31,15 +31,18 @@ def test_a_worker_that_hangs_up_is_not_an_error(
 ) -> None:
     server = RuntimeApiServer(_Handlers())
     host, port = server.address.split(":")
+    host_header = f"Host: {server.address}\r\n".encode()  # its own address: others get 403
     try:
         with caplog.at_level(logging.DEBUG):
             for _ in range(5):
                 conn = socket.create_connection((host, int(port)))
-                conn.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+                conn.sendall(
+                    b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n" + host_header + b"\r\n"
+                )
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
                 conn.close()  # a reset, as when a timed-out worker is killed
             with socket.create_connection((host, int(port))) as conn:  # still serving
-                conn.sendall(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+                conn.sendall(b"GET /nothing HTTP/1.1\r\n" + host_header + b"\r\n")
                 assert conn.recv(100).startswith(b"HTTP/1.1 404")
     finally:
         server.close()

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from lambda_helpers import deploy, invoke, role_arn, unique, zip_source
 
 from streamlab.aws.session import Lab
-from streamlab.local.identities import FUNCTION_ACCESS_KEY
+from streamlab.local.identities import issued
 
 ECHO = """
 def handler(event, context):
@@ -133,7 +133,9 @@ def test_environment_has_lambdas_variables_and_the_functions_own(lab: Lab, emula
     assert env["_HANDLER"] == "lambda_function.handler"
     assert env["GREETING"] == "hi"
     assert env["AWS_ENDPOINT_URL"] == emulator
-    assert env["AWS_ACCESS_KEY_ID"] == FUNCTION_ACCESS_KEY
+    # The function signs with keys of its own, not the notebook's (as a role on AWS).
+    assert env["AWS_ACCESS_KEY_ID"] == issued().function.access_key
+    assert env["AWS_ACCESS_KEY_ID"] != issued().notebook.access_key
     assert env["lab_variables"] == []  # the kit's own plumbing is not visible
     if env["TZ"] is not None:
         assert env["TZ"] == ":UTC"

@@ -1,13 +1,15 @@
 """``connect()``: boto3 clients for the chosen backend, the same for every notebook cell.
 
-Local: explicit dummy credentials and an explicit loopback endpoint, so real
-credentials in the learner's shell can never create billable resources, and the
-emulator is started when it is not already running. aws: boto3's standard
-credential chain and nothing else; no emulator is ever started.
+Local: the credentials the emulator issued to this user (never the shell's real
+ones) and an explicit loopback endpoint, so real credentials in the learner's
+shell can never create billable resources; the user's own emulator is started
+when it is not already running. aws: boto3's standard credential chain and
+nothing else; no emulator is ever started.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from functools import cached_property
 from typing import Any
@@ -18,11 +20,9 @@ import botocore.exceptions
 
 from streamlab.config import PREFIX_FROM_STS, LabConfig, load_config, prefix_from_identity
 from streamlab.errors import CredentialsError
-from streamlab.local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
+from streamlab.local.identities import KeyPair, issued
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
-LOCAL_ACCESS_KEY = NOTEBOOK_ACCESS_KEY
-LOCAL_SECRET_KEY = DUMMY_SECRET_KEY
 SERVICES = ("dynamodb", "dynamodbstreams", "lambda", "logs", "iam", "sqs", "sns", "sts", "s3")
 _LOCAL_CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
@@ -38,15 +38,16 @@ AWS_CLIENT_CONFIG = botocore.config.Config(
 )
 
 
-def local_session(region: str, access_key: str = LOCAL_ACCESS_KEY) -> boto3.Session:
-    """A boto3 session that cannot see the user's real credentials or profile.
+def local_session(region: str, keys: KeyPair | None = None) -> boto3.Session:
+    """A boto3 session that signs with emulator-issued ``keys`` and cannot see real ones.
 
-    ``access_key`` only tells callers apart in the emulator's action log (see
-    ``local.identities``); moto accepts any key.
+    ``keys`` default to the notebook identity's (see ``local.identities``); the
+    emulator refuses any request not signed by a key it issued.
     """
+    keys = keys or issued().notebook
     return boto3.Session(
-        aws_access_key_id=access_key,
-        aws_secret_access_key=LOCAL_SECRET_KEY,
+        aws_access_key_id=keys.access_key,
+        aws_secret_access_key=keys.secret_key,
         aws_session_token=None,
         region_name=region,
         botocore_session=_isolated_botocore_session(),
@@ -176,15 +177,29 @@ def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> 
     config = config or load_config()
     if config.is_local:
         if start_emulator:
-            from streamlab.local import control
-
-            control.start(config.port)
+            config = start_own_emulator(config)
         return Lab(config, local_session(config.region))
     session = aws_session(config.region)
     config = config.with_region(config.region or session.region_name)
     if config.prefix_pending:
         config = config.with_prefix(*identity_prefix(session, config.region))
     return Lab(config, session)
+
+
+def start_own_emulator(config: LabConfig, profile: Any = None) -> LabConfig:
+    """Start (or find) this user's emulator; the config names the port it really uses.
+
+    ``profile`` (``local.profiles.ProfileOptions``) is passed to an emulator that starts.
+    """
+    from streamlab.local import control
+
+    health = control.start_own(config.port, movable=config.endpoint_movable, profile=profile)
+    port = health.info.get("port", config.port)
+    if port == config.port:
+        return config
+    return dataclasses.replace(
+        config, endpoint=f"http://127.0.0.1:{port}", endpoint_source="recorded"
+    )
 
 
 def identity_prefix(session: boto3.Session, region: str) -> tuple[str, str]:

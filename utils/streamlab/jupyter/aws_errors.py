@@ -92,6 +92,34 @@ HINTS: list[tuple[str, str, str]] = [
         "those records are past the stream's 24-hour retention: start from TRIM_HORIZON.",
     ),
     (
+        "UnrecognizedClientException",
+        r"",
+        "these credentials are not the ones the backend knows: locally, the emulator "
+        "accepts only the keys it issued to you (in your state folder); run `streamlab stop`, "
+        "then the connect cell again. On AWS, `streamlab doctor` checks your credentials.",
+    ),
+    (
+        "InvalidClientTokenId",
+        r"",
+        "these credentials are not the ones the backend knows: locally, the emulator "
+        "accepts only the keys it issued to you (in your state folder); run `streamlab stop`, "
+        "then the connect cell again. On AWS, `streamlab doctor` checks your credentials.",
+    ),
+    (
+        "InvalidSignatureException",
+        r"",
+        "these credentials are not the ones the backend knows: locally, the emulator "
+        "accepts only the keys it issued to you (in your state folder); run `streamlab stop`, "
+        "then the connect cell again. On AWS, `streamlab doctor` checks your credentials.",
+    ),
+    (
+        "SignatureDoesNotMatch",
+        r"",
+        "these credentials are not the ones the backend knows: locally, the emulator "
+        "accepts only the keys it issued to you (in your state folder); run `streamlab stop`, "
+        "then the connect cell again. On AWS, `streamlab doctor` checks your credentials.",
+    ),
+    (
         "AccessDeniedException",
         r"",
         "your credentials may not do this: on a shared account you may only touch names "

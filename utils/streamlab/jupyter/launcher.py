@@ -109,9 +109,10 @@ def run_lab(port: int = 8888, open_browser: bool | None = None) -> int:
     root = find_repository_root()
     config = load_config()
     if config.is_local:
+        from streamlab.aws.session import start_own_emulator
         from streamlab.local import control
 
-        control.start(config.port)
+        config = start_own_emulator(config)
         print(control.status(config.port).message)
     running = running_server(root)
     if running is not None:

@@ -18,18 +18,25 @@ from __future__ import annotations
 import json
 import re
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
 import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
+from ..errors import EmulatorError
 from .iam.evaluator import Request
 from .iam.requests import Authorisations
 
+ACTIONS_PATH = "/_streamlab/actions"
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # API operation names that IAM spells differently.
 _IAM_NAMES = {
@@ -160,12 +167,17 @@ def request_record(request: Request) -> dict[str, Any]:
 
 class ActionLog:
     """A thread-safe tally of the actions served, by IAM action and access key, and of
-    what IAM authorises for each distinct call (its resource ARNs and condition keys)."""
+    what IAM authorises for each distinct call (its resource ARNs and condition keys).
 
-    def __init__(self) -> None:
+    ``identity_of`` names the issued key's identity (notebook, function or service;
+    see ``identities``), so readers need not know the random keys themselves.
+    """
+
+    def __init__(self, identity_of: Callable[[str], str | None] = lambda key: None) -> None:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._requests: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
+        self._identity_of = identity_of
 
     def record(self, action: Action, authorisations: Authorisations | None = None) -> None:
         entry = None
@@ -186,7 +198,13 @@ class ActionLog:
         with self._lock:
             items = sorted(self._counts.items())
         return [
-            {"action": action, "access_key": key, "count": count} for (action, key), count in items
+            {
+                "action": action,
+                "access_key": key,
+                "identity": self._identity_of(key),
+                "count": count,
+            }
+            for (action, key), count in items
         ]
 
     def requests(self) -> list[dict]:
@@ -194,7 +212,13 @@ class ActionLog:
         with self._lock:
             items = sorted(self._requests.items())
         return [
-            {"access_key": key, "call": action, "count": count, **json.loads(entry)}
+            {
+                "access_key": key,
+                "identity": self._identity_of(key),
+                "call": action,
+                "count": count,
+                **json.loads(entry),
+            }
             for (key, action, entry), count in items
         ]
 
@@ -202,3 +226,33 @@ class ActionLog:
         with self._lock:
             self._counts.clear()
             self._requests.clear()
+
+
+def read_action_log(endpoint: str, *, clear: bool = False, timeout: float = 10.0) -> dict:
+    """The emulator's action log (``actions`` and ``requests``; ``clear``: empty it),
+    asked with a signed request: the log tells what the participant did, so only the
+    owner's signed calls read it."""
+    from .identities import issued
+
+    keys = issued().notebook
+    request = AWSRequest(method="DELETE" if clear else "GET", url=endpoint + ACTIONS_PATH)
+    SigV4Auth(Credentials(keys.access_key, keys.secret_key), "streamlab", "us-east-1").add_auth(
+        request
+    )
+    prepared = urllib.request.Request(
+        request.url, headers=dict(request.headers.items()), method=request.method
+    )
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with direct.open(prepared, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise EmulatorError(
+            f"The emulator at {endpoint} refused to show its action log ({exc.code}): "
+            f"{exc.read(500).decode('utf-8', 'replace')}"
+        ) from None
+
+
+def read_actions(endpoint: str, *, clear: bool = False, timeout: float = 10.0) -> list[dict]:
+    """The recorded actions alone (see ``read_action_log``)."""
+    return read_action_log(endpoint, clear=clear, timeout=timeout)["actions"]

@@ -5,6 +5,12 @@ request into moto runs under ``moto_lock``. Interceptors (Lambda Invoke, the
 stream pollers' hooks) see a request before moto does; they take the lock only
 for their own short reads of moto's state and never while user code runs, since
 that code calls back into the emulator and would deadlock.
+
+Before any of that, every request passes two gates (see ``trust`` and
+``signatures``): its Host must be this emulator's loopback address and no web
+page may have sent it; then, except for the health endpoint, it must carry a
+valid SigV4 signature by a key the emulator issued to its owner. No answer
+carries CORS headers, so browsers never let a page read one.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
-from .actions import Action, ActionLog, identify
-from .health import HEALTH_PATH, SERVICE_NAME
+from .actions import ACTIONS_PATH, Action, ActionLog, identify
+from .auth_errors import refusal_response
+from .health import HEALTH_PATH, SERVICE_NAME, owner_id
 from .iam.moto_state import ACCOUNT_ID, MotoState
 from .iam.requests import NEEDS_RESPONSE, Call, authorisations
+from .identities import IssuedCredentials, issued
 from .request_log import log as request_log
 from .request_log import request_line
+from .signatures import verify
+from .trust import LOOPBACK_NAMES, environ_refusal, without_cors
 
-ACTIONS_PATH = "/_streamlab/actions"
 ACTION_KEY = "streamlab.action"  # the recognised ``actions.Action`` of a request, in its environ
 
 WSGIEnviron = dict[str, Any]
@@ -56,7 +65,8 @@ class EmulatorApp:
         self.moto_lock = threading.RLock()
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
-        self.action_log = ActionLog()
+        self.credentials: IssuedCredentials = issued()
+        self.action_log = ActionLog(self.credentials.identity_of)
         self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
         self.account_state = MotoState(self.moto_lock)
         self._moto = DomainDispatcherApplication(create_backend_app)
@@ -85,9 +95,11 @@ class EmulatorApp:
         return forward
 
     def health(self) -> dict[str, Any]:
+        """Who runs this emulator; nothing secret (it answers without a signature)."""
         return {
             "service": SERVICE_NAME,
             "version": __version__,
+            "owner": owner_id(),
             "pid": os.getpid(),
             "host": self.host,
             "port": self.port,
@@ -101,7 +113,7 @@ class EmulatorApp:
 
         def logged_start_response(status_line: str, headers: list, exc_info: Any = None) -> Any:
             status[0] = status_line
-            return start_response(status_line, headers, exc_info)
+            return start_response(status_line, without_cors(headers), exc_info)
 
         try:
             return self._dispatch(environ, logged_start_response)
@@ -117,13 +129,24 @@ class EmulatorApp:
             )
 
     def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        refused = environ_refusal(environ, self.port, LOOPBACK_NAMES | {self.host})
+        if refused:
+            environ["streamlab.operation"] = "refused:host-or-origin"
+            return Response(refused + "\n", status=403, mimetype="text/plain")(
+                environ, start_response
+            )
         self.last_request = time.monotonic()
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, start_response)
+        body = self._buffer_body(environ)
+        verdict = verify(environ, body, self.credentials.secret_for)
+        if not verdict.ok:  # the request log names why, never the key or the signature
+            environ["streamlab.operation"] = f"refused:{verdict.failure}"
+            return refusal_response(environ, body, verdict)(environ, start_response)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, start_response)
-        action = self._identify(environ)
+        action = self._identify(environ, body)
         if action is not None:
             self.account_state.remember(
                 action.service, action.operation, action.params, action.region
@@ -149,13 +172,23 @@ class EmulatorApp:
         self._record(action, status[0] if status else 500, b"".join(body))
         return body
 
-    def _identify(self, environ: WSGIEnviron) -> Action | None:
-        """The request's action; the body is buffered so moto can still read it."""
+    @staticmethod
+    def _buffer_body(environ: WSGIEnviron) -> bytes:
+        """Read the whole body (the signature covers it) and leave a copy for moto."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = b""
-        if length:  # chunked bodies (no length) are left for moto to read as they come
+        if length:
             body = environ["wsgi.input"].read(length)
-            environ["wsgi.input"] = io.BytesIO(body)
+        elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if body and not length:
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return body
+
+    def _identify(self, environ: WSGIEnviron, body: bytes) -> Action | None:
+        """The request's action, from its (already buffered) body."""
         action = identify(environ, body)
         environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
         if action is not None:

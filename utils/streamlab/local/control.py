@@ -5,12 +5,19 @@ and kernel restarts like an AWS account's do. A pid file (JSON) and a log file
 live in the state folder (see ``paths``). The health endpoint is the source of
 truth: a pid file whose process is gone is stale and removed; a program on the
 port that is not ours is reported, never killed.
+
+One OS user, one emulator: an emulator another user owns is never used (its
+functions would run as that user). When the port was not chosen explicitly
+(``LAB_ENDPOINT`` or ``--port``), ``start_own`` says so in one line and starts
+this user's own emulator on a free port, recorded in the state folder
+(``paths.port_file``) so that later calls find it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +70,41 @@ def _foreign_error(port: int) -> EmulatorError:
     )
 
 
+def _other_user_error(port: int, health: Health) -> EmulatorError:
+    return EmulatorError(
+        f"The emulator on port {port} belongs to another user (uid {health.info.get('owner')}) "
+        "and is never used: set LAB_ENDPOINT to a free port of your own, or unset it."
+    )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_own(port: int, *, movable: bool, profile: ProfileOptions | None = None) -> Health:
+    """This user's emulator: on ``port``, or (``movable``) elsewhere when another user's is there.
+
+    ``movable`` is False when the port was chosen explicitly; then another user's
+    emulator on it is an error, never used.
+    """
+    health = probe(_endpoint(port))
+    if health.state != "other_user":
+        return start(port, profile)
+    if not movable:
+        raise _other_user_error(port, health)
+    own = free_port()
+    print(
+        f"The emulator on port {port} belongs to another user (uid {health.info.get('owner')}); "
+        f"starting your own on port {own} (recorded in {paths.port_file()}).",
+        file=sys.stderr,
+    )
+    paths.port_file().write_text(f"{own}\n")
+    return start(own, profile)
+
+
 def remove_stale_pid_file(port: int) -> bool:
     """Delete the pid file if its process is gone; say whether it was stale."""
     record = _read_pid_file(port)
@@ -98,6 +140,8 @@ def status(port: int) -> Status:
         )
     if health.state == "foreign":
         return Status(False, str(_foreign_error(port)))
+    if health.state == "other_user":
+        return Status(False, str(_other_user_error(port, health)))
     if remove_stale_pid_file(port):
         return Status(
             False,
@@ -165,6 +209,11 @@ def start(port: int, profile: ProfileOptions | None = None) -> Health:
         return health
     if health.state == "foreign":
         raise _foreign_error(port)
+    if health.state == "other_user":
+        raise _other_user_error(port, health)
+    from .identities import issued
+
+    issued()  # the credentials exist before the child starts, so both read the same file
     remove_stale_pid_file(port)
     child = _spawn(port, profile)
     paths.pid_file(port).write_text(
@@ -197,6 +246,8 @@ def stop(port: int, timeout: float = 15.0) -> Status:
     health = probe(_endpoint(port))
     if health.state == "foreign":
         raise _foreign_error(port)
+    if health.state == "other_user":
+        raise _other_user_error(port, health)
     pid = health.info.get("pid") if health.is_ours else None
     if pid is None:
         record = _read_pid_file(port)

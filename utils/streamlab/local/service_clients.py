@@ -2,7 +2,8 @@
 
 They carry the Lambda service's identity, not a notebook's: on AWS these calls
 are made by the Lambda service, so the emulator's action log must not count
-them as the participant's. Credentials are dummies and the endpoint is the
+them as the participant's. They sign with the ``service`` keys the emulator
+issued (it verifies its own calls like any other) and the endpoint is the
 emulator's loopback address.
 """
 
@@ -15,7 +16,7 @@ import botocore.config
 
 from streamlab.aws.session import local_session
 
-from .identities import SERVICE_ACCESS_KEY
+from .identities import issued
 
 Endpoint = str | Callable[[], str]
 
@@ -28,5 +29,5 @@ def resolve(endpoint: Endpoint) -> str:
 def service_client(
     service: str, region: str, endpoint: Endpoint, config: botocore.config.Config
 ) -> Any:
-    session = local_session(region, SERVICE_ACCESS_KEY)
+    session = local_session(region, issued().service)
     return session.client(service, endpoint_url=resolve(endpoint), config=config)

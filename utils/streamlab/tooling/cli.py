@@ -7,8 +7,11 @@ non-zero exit status, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shlex
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from streamlab.config import load_config
 from streamlab.errors import LabError
@@ -16,6 +19,20 @@ from streamlab.errors import LabError
 
 def _port(args: argparse.Namespace) -> int:
     return args.port if args.port is not None else load_config().port
+
+
+def _own_port(args: argparse.Namespace, profile: Any = None) -> int:
+    """The port of this user's emulator, started if needed (elsewhere if another user's
+    holds an implicit port; ``--port`` and LAB_ENDPOINT are never moved); ``profile``
+    (``--profile aws ...``) is passed to an emulator that starts."""
+    from streamlab.aws.session import start_own_emulator
+
+    config = load_config()
+    if args.port is not None:
+        config = dataclasses.replace(
+            config, endpoint=f"http://127.0.0.1:{args.port}", endpoint_source="LAB_ENDPOINT"
+        )
+    return start_own_emulator(config, profile).port
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -36,9 +53,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_start(args: argparse.Namespace) -> int:
     from streamlab.local import control, profiles
 
-    port = _port(args)
-    control.start(port, profiles.options_from(args))
+    port = _own_port(args, profiles.options_from(args))
     print(control.status(port).message)
+    return 0
+
+
+def env_lines(endpoint: str, region: str) -> list[str]:
+    """Shell lines that point the AWS CLI and any SDK at this user's emulator.
+
+    The keys are the notebook identity's (see ``local.identities``); a real session
+    token or profile left in the shell would be sent along or win, so they are unset.
+    """
+    from streamlab.local.identities import issued
+
+    keys = issued().notebook
+    values = {
+        "AWS_ACCESS_KEY_ID": keys.access_key,
+        "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,  # what boto3 and the AWS CLI v1 read
+    }
+    lines = ["unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE"]
+    return lines + [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    config = load_config()
+    if not config.is_local:
+        raise LabError("`streamlab env` is for the local backend: unset LAB_BACKEND=aws.")
+    port = _own_port(args)
+    for line in env_lines(f"http://127.0.0.1:{port}", config.region):
+        print(line)
     return 0
 
 
@@ -174,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--port", type=int)
         if name == "start":
             profiles.add_arguments(command)
+    env = add(
+        "env",
+        cmd_env,
+        'print export lines for the AWS CLI and SDKs: eval "$(streamlab env)"',
+    )
+    env.add_argument("--port", type=int)
     lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
     lab.add_argument("--jupyter-port", type=int, default=8888)
     lab.add_argument(

@@ -83,18 +83,22 @@ def check_packages() -> Iterator[Check]:
 
 
 def check_local(config: LabConfig) -> Iterator[Check]:
+    from streamlab.aws.session import start_own_emulator
     from streamlab.local import control
 
-    yield Check("endpoint", True, f"{config.endpoint} (loopback only)")
     try:
+        config = start_own_emulator(config)
         health = control.start(config.port)
     except LabError as exc:
+        yield Check("endpoint", True, f"{config.endpoint} (loopback only)")
         yield Check("emulator", False, str(exc))
         return
+    yield Check("endpoint", True, f"{config.endpoint} (loopback only)")
     yield Check(
         "emulator",
         True,
-        f"version {health.info.get('version')}, pid {health.info.get('pid')}, port {config.port}",
+        f"version {health.info.get('version')}, pid {health.info.get('pid')}, port {config.port}, "
+        "your own (answers only calls signed with the credentials it issued to you)",
     )
     yield from _round_trip(config)
 

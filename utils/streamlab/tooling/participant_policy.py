@@ -416,13 +416,12 @@ _VARIABLE_PARTS = (
 def normalised_requests(entries: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The emulator's record of calls (``/_streamlab/actions``), by caller, with the parts
     that change from run to run (mapping UUIDs, stream labels, log streams) made fixed."""
-    from streamlab.local.identities import FUNCTION_ACCESS_KEY, NOTEBOOK_ACCESS_KEY
+    from streamlab.local.identities import FUNCTION, NOTEBOOK
 
-    callers = {NOTEBOOK_ACCESS_KEY: "notebook", FUNCTION_ACCESS_KEY: "function"}
-    found: dict[str, set[str]] = {"notebook": set(), "function": set()}
+    found: dict[str, set[str]] = {NOTEBOOK: set(), FUNCTION: set()}
     for entry in entries:
-        caller = callers.get(entry["access_key"])
-        if caller is None:
+        caller = entry.get("identity")  # named by the emulator: the keys are issued per user
+        if caller not in found:
             continue
         text = json.dumps(
             {"call": entry["call"], "authorisations": entry["authorisations"]}, sort_keys=True

@@ -61,7 +61,7 @@ _CLIENT_CONFIG = botocore.config.Config(
 
 
 class LambdaInvoker:
-    """Invokes through a boto3 Lambda client on the emulator's endpoint (dummy credentials)."""
+    """Invokes through a boto3 Lambda client on the emulator's endpoint (the service identity)."""
 
     def __init__(self, endpoint: Endpoint, region: str = "us-east-1") -> None:
         self._endpoint = endpoint

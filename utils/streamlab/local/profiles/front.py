@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..actions import Action
 from ..app import ACTION_KEY
-from ..identities import SERVICE_ACCESS_KEY
+from ..identities import issued
 from ..runtime.interceptor import account_for
 from .functions import LambdaProfile
 from .iam import POLICY_ACTIONS, RoleConsistency
@@ -32,7 +32,7 @@ from .wire import Forward, pass_on
 # recognised action (``action.iam_action``, ``action.access_key``, ``action.region``) and
 # returns a refusal (AWS's AccessDeniedException for that protocol) or None to let the
 # call through. The Lambda service's own calls (pollers, destinations) never reach it;
-# calls made by function code carry ``identities.FUNCTION_ACCESS_KEY``.
+# calls made by function code carry the issued ``function`` keys (``identities``).
 Authorizer = Callable[[Request, Action], Response | None]
 
 
@@ -56,6 +56,8 @@ class AwsProfileInterceptor:
         self.logs = logs
         self.mappings = mappings
         self.authorizer: Authorizer | None = None
+        # The Lambda service's own calls sign with the emulator's issued ``service`` keys.
+        self._service_key = issued().service.access_key
 
     def matches(self, environ: dict[str, Any]) -> bool:
         return environ.get(ACTION_KEY) is not None
@@ -63,7 +65,7 @@ class AwsProfileInterceptor:
     def handle(self, request: Request) -> Response:
         action: Action = request.environ[ACTION_KEY]
         forward = self._forward(self)
-        if self.authorizer is not None and action.access_key != SERVICE_ACCESS_KEY:
+        if self.authorizer is not None and action.access_key != self._service_key:
             refusal = self.authorizer(request, action)
             if refusal is not None:
                 return refusal
@@ -74,7 +76,7 @@ class AwsProfileInterceptor:
 
     def _answer(self, action: Action, request: Request, forward: Forward) -> Response | None:
         operation = action.operation
-        if action.access_key == SERVICE_ACCESS_KEY and operation != "Invoke":
+        if action.access_key == self._service_key and operation != "Invoke":
             return None  # the Lambda service's own calls: no account quotas, no delays
         account_id = account_for(action.access_key, request.headers)
         region = action.region

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from ..identities import DUMMY_SECRET_KEY, FUNCTION_ACCESS_KEY
+from ..identities import KeyPair, issued
 from .functions import FunctionSpec
 from .runtime_api import NextInvocation, RuntimeApiHandlers, RuntimeApiServer
 from .settings import RuntimeSettings
@@ -39,11 +39,18 @@ FLUSH_MARKER = b"\x1e\x1eLAB-RUNTIME-FLUSH "
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit for the init phase
 TICK_SECONDS = 0.05  # how often a running invocation checks time, memory and the process
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": FUNCTION_ACCESS_KEY,
-    "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
-    "AWS_SESSION_TOKEN": "testing",
-}
+
+
+def function_credentials(keys: KeyPair | None = None) -> dict[str, str]:
+    """The variables that hold a function's own credentials, as Lambda sets its role's.
+
+    They are the emulator-issued ``function`` keys (see ``identities``), never the
+    notebook's nor real ones, so a function's calls are signed and told apart.
+    """
+    keys = keys or issued().function
+    return {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key}
+
+
 _HOST_VARIABLES_POSIX = ("PATH",)
 _HOST_VARIABLES_WINDOWS = ("PATH", "SYSTEMROOT", "SYSTEMDRIVE", "TEMP", "TMP", "COMSPEC", "PATHEXT")
 
@@ -201,7 +208,7 @@ class ExecutionEnvironment(RuntimeApiHandlers):
                 "AWS_ENDPOINT_URL": endpoint,
                 "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                **DUMMY_CREDENTIALS,
+                **function_credentials(),
                 "LAB_RUNTIME_WORKER": self.settings.worker,
                 "LAB_RUNTIME_LAYER_PATHS": os.pathsep.join(layer_paths),
                 "LAB_RUNTIME_ALLOWED_PACKAGES": json.dumps(allowed_packages),

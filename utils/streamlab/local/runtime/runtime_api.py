@@ -3,7 +3,9 @@
 Each environment gets its own small HTTP server on a loopback port
 (``AWS_LAMBDA_RUNTIME_API``), so any client of the public protocol works as the
 worker: our pure-Python one or AWS's ``awslambdaric``. The server knows HTTP
-only; what an invocation is belongs to ``environment``.
+only; what an invocation is belongs to ``environment``. Like the emulator, it
+answers only requests whose Host is its own loopback address and that no web
+page sent (see ``local.trust``): a page must not read a function's events.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..request_log import is_hang_up
+from ..trust import refusal
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -66,7 +69,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _refused(self) -> bool:
+        """Answer 403 to a request with a foreign Host or from a web page."""
+        reason = refusal(self.headers, self.server.server_address[1])
+        if reason is None:
+            return False
+        self._send(403, reason.encode() + b"\n", {"Content-Type": "text/plain"})
+        self.close_connection = True
+        return True
+
     def do_GET(self) -> None:  # noqa: N802
+        if self._refused():
+            return
         if self.path != f"{PREFIX}/invocation/next":
             self._status(404, "Not found")
             return
@@ -79,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, invocation.payload, headers)
 
     def do_POST(self) -> None:  # noqa: N802
+        if self._refused():
+            return
         body = self._body()
         path = self.path
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
