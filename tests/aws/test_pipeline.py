@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -11,7 +12,7 @@ import botocore.exceptions
 import pytest
 
 from streamlab.apps import reliability
-from streamlab.aws import mappings
+from streamlab.aws import mappings, pipeline
 from streamlab.aws.pipeline import MAX_PAGES, LogCount, PipelineCounter, PipelineCounts
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
@@ -97,7 +98,8 @@ def test_each_count_follows_the_games_through_the_pipeline(rlab: Lab) -> None:
         BisectBatchOnFunctionError=True,
         DestinationConfig={"OnFailure": {"Destination": queue["QueueArn"]}},
     )
-    counts = _settle(counter, lambda c: c.failed == 1 and c.counted == 3)
+    counts = _settle(counter, lambda c: c.failed == 1 and c.counted == 3 and c.delivered >= 5)
+    counter.step()
     assert counts.delivered == 5  # Bob's record, alone after the bisect; the poison never
     retried = counts.retried
 
@@ -105,6 +107,26 @@ def test_each_count_follows_the_games_through_the_pipeline(rlab: Lab) -> None:
     assert len(reliability.show_failures(rlab, queue["QueueUrl"])) == 1
     counts = _settle(counter, lambda c: c.failed == 0)
     assert counts.retried == retried and counts.delivered == 5
+
+
+def test_a_direct_invocation_just_before_the_mapping_is_not_delivered(rlab: Lab) -> None:
+    """Like check 4.1's own batch, run moments before exercise 4.2 creates the mapping."""
+    record = {
+        "eventID": "direct-1",
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"PlayerName": {"S": "Checker"}, "Score": {"N": "1"}}},
+    }
+    answer = rlab.lambda_.invoke(
+        FunctionName=rlab.name(reliability.AGGREGATOR),
+        Payload=json.dumps({"Records": [record]}).encode(),
+    )
+    assert "FunctionError" not in answer
+    mappings.connect_stream(rlab, rlab.name(GAMES), rlab.name(reliability.AGGREGATOR))
+    reliability.write_games(rlab, [reliability.game_item("1", "Alice", 10)])
+    counter = _counter(rlab)
+    counts = _settle(counter, lambda c: c.counted == 2)  # the checker's game and Alice's
+    counter.step()
+    assert counts.delivered == 1  # Alice's record only: the direct batch came before
 
 
 class Recorder:
@@ -126,7 +148,10 @@ class Recorder:
         return call
 
 
-def test_the_stream_and_the_log_are_read_incrementally(rlab: Lab) -> None:
+def test_the_stream_and_the_log_are_read_incrementally(
+    rlab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(pipeline.LOG_OVERLAP_MS, "local", 0)  # no overlap: every query is new
     calls: list[tuple[str, dict[str, Any]]] = []
     for client in ("dynamodbstreams", "logs"):
         rlab.__dict__[client] = Recorder(getattr(rlab, client), calls)
