@@ -109,6 +109,23 @@ def test_each_count_follows_the_games_through_the_pipeline(rlab: Lab) -> None:
     assert counts.retried == retried and counts.delivered == 5
 
 
+def test_a_table_made_again_starts_every_count_again(rlab: Lab) -> None:
+    """A lab run afresh while an earlier run's view still looks: no counts carried over."""
+    counter = _counter(rlab)
+    mappings.connect_stream(rlab, rlab.name(GAMES), rlab.name(reliability.AGGREGATOR))
+    reliability.write_games(rlab, [reliability.game_item("1", "Alice", 10)])
+    _settle(counter, lambda c: c.delivered == 1 and c.counted == 1)
+    reliability.start_afresh(rlab)
+    counts = _settle(counter, lambda c: c.written == 0)
+    assert counts.as_dict() == {
+        "written": 0, "in_stream": 0, "delivered": 0, "counted": 0, "retried": 0, "failed": 0,
+    }  # fmt: skip
+    mappings.connect_stream(rlab, rlab.name(GAMES), rlab.name(reliability.AGGREGATOR))
+    reliability.write_games(rlab, [reliability.game_item("2", "Bob", 5)])
+    counts = _settle(counter, lambda c: c.delivered == 1 and c.counted == 1)
+    assert (counts.written, counts.in_stream) == (1, 1)
+
+
 def test_a_direct_invocation_just_before_the_mapping_is_not_delivered(rlab: Lab) -> None:
     """Like check 4.1's own batch, run moments before exercise 4.2 creates the mapping."""
     record = {

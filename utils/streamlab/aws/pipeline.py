@@ -332,6 +332,10 @@ class PipelineCounter:
         return arn
 
     def _read_stream(self, arn: str) -> None:
+        if self._stream.arn is not None and arn != self._stream.arn:
+            # The table was created again (a lab run afresh): a new stream, a new mapping.
+            self._log = None
+            self.counts.delivered = self.counts.retried = 0
         self.counts.in_stream = self._stream.step(arn)
 
     def _read_log(self, arn: str) -> None:
