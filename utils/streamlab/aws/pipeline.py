@@ -11,8 +11,11 @@ Every source works on both backends, and every call it makes is cheap and
 incremental, because on AWS the quotas are per account and a whole room shares
 them (DescribeStream 10/s, FilterLogEvents about 5/s): the stream is followed with
 kept shard iterators and the log with kept ``nextToken``s and a moving start
-time, never read again from the start. What each count means, and where it comes
-from:
+time, never read again from the start. A shard serves about five GetRecords a second,
+shared by its readers (Lambda's poller takes most of it, hence "at most two readers
+per shard"): one read per shard every 10 s is a small share, but it is a share, so
+the view belongs where a person watches, not in every cell. What each count means,
+and where it comes from:
 
 ``written``
     Games now in the table: a ``Scan`` with ``Select="COUNT"`` of the games table
