@@ -84,7 +84,7 @@ def main(games: int = 500) -> None:
             f"aggregator handler, {len(records)} INSERTs in batches of 100",
             len(records),
             lambda: [
-                _quietly(aggregator.handler, {"Records": records[i : i + 100]})
+                _quietly(aggregator.lambda_handler, {"Records": records[i : i + 100]})
                 for i in range(0, len(records), 100)
             ],
         )

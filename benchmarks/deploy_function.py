@@ -36,15 +36,14 @@ def main() -> None:
     port = _free_port()
     os.environ.update(LAB_BACKEND="local", LAB_ENDPOINT=f"http://127.0.0.1:{port}")
     from streamlab import connect
-    from streamlab.aws import functions
-    from streamlab.aws import roles as iam
+    from streamlab.aws import functions, roles
     from streamlab.local import control
 
     control.start(port)
     try:
         lab = connect()
         role = lab.iam.create_role(
-            RoleName="bench-raw-role", AssumeRolePolicyDocument=json.dumps(iam.trust_policy())
+            RoleName="bench-raw-role", AssumeRolePolicyDocument=json.dumps(roles.trust_policy())
         )["Role"]["Arn"]
         package = functions.build_zip(CODE)
         raw, create, same, update = [], [], [], []

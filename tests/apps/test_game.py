@@ -269,9 +269,9 @@ def test_delete_game_tables_removes_both_and_tolerates_absence(game_lab: Lab) ->
 def test_aggregator_source_is_shipped_text_with_the_handler() -> None:
     source = game.aggregator_source()
     compile(source, "game_aggregator.py", "exec")
-    assert "def handler(event, context)" in source
-    assert "TOTALS_TABLE" in source
-    assert game.TOTALS_TABLE_ENV == "TOTALS_TABLE"
+    assert "def lambda_handler(event, context)" in source  # named like the learner's
+    assert 'os.environ["GAME_SCORES_BY_USER_TABLE"]' in source
+    assert game.TOTALS_TABLE_ENV == "GAME_SCORES_BY_USER_TABLE"
 
 
 def test_check_totals_passes_with_one_line_after_enough_games(

@@ -43,7 +43,7 @@ def aggregator(game_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setenv("AWS_DEFAULT_REGION", game_lab.region)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("TOTALS_TABLE", game.totals_table_name(game_lab))
+    monkeypatch.setenv(game.TOTALS_TABLE_ENV, game.totals_table_name(game_lab))
     spec = importlib.util.spec_from_file_location(f"game_aggregator_{uuid.uuid4().hex}", SOURCE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -97,7 +97,7 @@ def test_inserts_add_totals_games_and_keep_the_best_score(
     alice1 = game.game_item("Alice", 999, record_id="1")
     bob = game.game_item("Bob", 888, record_id="2")
     alice2 = game.game_item("Alice", 100, record_id="3")
-    answer = aggregator.handler(
+    answer = aggregator.lambda_handler(
         {"Records": [_record("INSERT", alice1), _record("INSERT", bob), _record("INSERT", alice2)]},
         None,
     )
@@ -107,10 +107,10 @@ def test_inserts_add_totals_games_and_keep_the_best_score(
         "Bob": {"TotalScore": 888, "GamesPlayed": 1, "BestScore": 888},
     }
     alice3 = game.game_item("Alice", 1000, record_id="4")
-    aggregator.handler({"Records": [_record("INSERT", alice3)]}, None)
+    aggregator.lambda_handler({"Records": [_record("INSERT", alice3)]}, None)
     assert _totals(game_lab)["Alice"] == {"TotalScore": 2099, "GamesPlayed": 3, "BestScore": 1000}
     lower = game.game_item("Alice", 5, record_id="5")
-    aggregator.handler({"Records": [_record("INSERT", lower)]}, None)
+    aggregator.lambda_handler({"Records": [_record("INSERT", lower)]}, None)
     assert _totals(game_lab)["Alice"] == {"TotalScore": 2104, "GamesPlayed": 4, "BestScore": 1000}
 
 
@@ -119,7 +119,7 @@ def test_modify_and_remove_records_leave_the_totals_alone(
 ) -> None:
     old = game.game_item("Carol", 10, record_id="9")
     new = game.game_item("Carol", 20, record_id="9")
-    answer = aggregator.handler(
+    answer = aggregator.lambda_handler(
         {"Records": [_record("MODIFY", new, old), _record("REMOVE", None, old)]}, None
     )
     assert answer == {"added": 0, "players": 0}
@@ -132,7 +132,7 @@ def test_totals_written_by_the_handler_pass_the_recompute_check(
     items = game.simulate_games(game_lab, 120, seed=11)
     for start in range(0, len(items), 50):  # in batches, as a poller delivers them
         batch = [_record("INSERT", item) for item in items[start : start + 50]]
-        aggregator.handler({"Records": batch}, None)
+        aggregator.lambda_handler({"Records": batch}, None)
     comparison = game.recompute_totals_by_scan(game_lab)
     assert comparison.ok, str(comparison)
     assert comparison.games == 120
@@ -142,7 +142,7 @@ def test_a_missed_record_is_caught_by_the_recompute_check(
     game_lab: Lab, aggregator: ModuleType
 ) -> None:
     items = game.simulate_games(game_lab, 10, seed=5)
-    aggregator.handler({"Records": [_record("INSERT", item) for item in items[1:]]}, None)
+    aggregator.lambda_handler({"Records": [_record("INSERT", item) for item in items[1:]]}, None)
     comparison = game.recompute_totals_by_scan(game_lab)
     assert not comparison.ok
     assert items[0]["PlayerName"]["S"] in {m[0] for m in comparison.mismatched} | set(

@@ -8,8 +8,7 @@ import uuid
 import pytest
 
 from streamlab.apps import game, replication
-from streamlab.aws import functions
-from streamlab.aws import roles as iam
+from streamlab.aws import functions, roles
 from streamlab.aws.session import Lab, connect
 from streamlab.aws.tags import PREFIX_TAG
 from streamlab.config import load_config
@@ -215,12 +214,12 @@ def test_the_replica_statement_names_the_table_in_its_own_region(rep_lab: Lab) -
 
 def test_granting_before_the_deploy_creates_the_role_and_survives_redeploys(rep_lab: Lab) -> None:
     replication.grant_replica_writes(rep_lab, "rep", rep_lab.name("T"), "us-west-2")
-    role = iam.role_name_for(rep_lab.name("rep"))
+    role = roles.role_name_for(rep_lab.name("rep"))
     code = "def lambda_handler(event, context):\n    return 1\n"
     functions.deploy_function(rep_lab, "rep", code, streams=["T"])
     functions.deploy_function(rep_lab, "rep", code + "\n", streams=["T"])
     names = rep_lab.iam.list_role_policies(RoleName=role)["PolicyNames"]
-    assert set(names) == {iam.EXECUTION_POLICY_NAME, replication.REPLICA_POLICY_NAME}
+    assert set(names) == {roles.EXECUTION_POLICY_NAME, replication.REPLICA_POLICY_NAME}
     document = rep_lab.iam.get_role_policy(
         RoleName=role, PolicyName=replication.REPLICA_POLICY_NAME
     )["PolicyDocument"]

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import botocore.exceptions
 import pytest
 
-from streamlab.aws import functions, invoke
-from streamlab.aws import roles as iam
+from streamlab.aws import functions, invoke, roles
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 from streamlab.errors import LabError
@@ -60,9 +59,9 @@ def test_deploy_creates_an_active_function_running_the_cell(lab: Lab) -> None:
     assert config["Role"] == deployment.role_arn
     assert config["Environment"]["Variables"] == {"SCORES_TABLE": lab.name("Scores")}
     tags = lab.lambda_.list_tags(Resource=config["FunctionArn"])["Tags"]
-    assert tags == iam.lab_tags(lab)
+    assert tags == roles.lab_tags(lab)
     policy = lab.iam.get_role_policy(
-        RoleName=f"{lab.name('fn-create')}-role", PolicyName=iam.EXECUTION_POLICY_NAME
+        RoleName=f"{lab.name('fn-create')}-role", PolicyName=roles.EXECUTION_POLICY_NAME
     )["PolicyDocument"]
     assert "table/Scores" in str(policy)
     assert "fn-create created" in deployment.summary()
@@ -105,7 +104,7 @@ def test_create_is_retried_while_the_role_cannot_be_assumed(lab: Lab) -> None:
         sleeps.append(seconds)
         if len(sleeps) == 2:
             lab.iam.create_role(
-                RoleName=role_name, AssumeRolePolicyDocument=json.dumps(iam.trust_policy())
+                RoleName=role_name, AssumeRolePolicyDocument=json.dumps(roles.trust_policy())
             )
 
     result = functions.call_with_role_retry(
@@ -201,8 +200,8 @@ def test_deploy_waits_for_active_and_for_a_successful_update(slow_lab: Lab) -> N
 
 def test_the_emulator_really_reports_pending_without_the_wait(slow_lab: Lab) -> None:
     """The test above can fail: without waiting, a new function is still Pending."""
-    policy = iam.execution_policy(slow_lab, "fn-raw")
-    role, _ = iam.ensure_execution_role(slow_lab, "fn-raw", policy)
+    policy = roles.execution_policy(slow_lab, "fn-raw")
+    role, _ = roles.ensure_execution_role(slow_lab, "fn-raw", policy)
     slow_lab.lambda_.create_function(
         FunctionName="fn-raw",
         Runtime="python3.12",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streamlab.aws import roles as iam
+from streamlab.aws import roles
 from streamlab.aws.session import Lab
 from streamlab.errors import ConfigError, LabError
 
@@ -16,13 +16,13 @@ def _statement(policy: dict, sid: str) -> dict:
 
 
 def test_trust_policy_lets_only_lambda_assume_the_role() -> None:
-    (statement,) = iam.trust_policy()["Statement"]
+    (statement,) = roles.trust_policy()["Statement"]
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
 
 
 def test_logs_permissions_are_scoped_to_the_functions_log_group(lab: Lab) -> None:
-    policy = iam.execution_policy(lab, "pfx-hello")
+    policy = roles.execution_policy(lab, "pfx-hello")
     logs = _statement(policy, "WriteOwnLogs")
     group = f"arn:aws:logs:{lab.region}:{lab.account_id}:log-group:/aws/lambda/pfx-hello"
     assert logs["Resource"] == [group, f"{group}:*"]
@@ -35,7 +35,7 @@ def test_logs_permissions_are_scoped_to_the_functions_log_group(lab: Lab) -> Non
 
 
 def test_table_and_stream_permissions_name_the_tables(lab: Lab) -> None:
-    policy = iam.execution_policy(
+    policy = roles.execution_policy(
         lab, "f", tables=["Scores", "Scores"], streams=["Records"], queues=["dlq"]
     )
     table = f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table/Scores"
@@ -62,42 +62,42 @@ def test_table_and_stream_permissions_name_the_tables(lab: Lab) -> None:
 
 def test_permissions_boundary_comes_from_the_environment() -> None:
     arn = "arn:aws:iam::123456789012:policy/LabBoundary"
-    assert iam.permissions_boundary({}) is None
-    assert iam.permissions_boundary({"LAB_PERMISSIONS_BOUNDARY": arn}) == arn
+    assert roles.permissions_boundary({}) is None
+    assert roles.permissions_boundary({"LAB_PERMISSIONS_BOUNDARY": arn}) == arn
     with pytest.raises(ConfigError, match="not an IAM policy ARN"):
-        iam.permissions_boundary({"LAB_PERMISSIONS_BOUNDARY": "LabBoundary"})
+        roles.permissions_boundary({"LAB_PERMISSIONS_BOUNDARY": "LabBoundary"})
 
 
 def test_role_is_created_tagged_and_converges_to_the_policy(lab: Lab) -> None:
     name = lab.name("iam-probe")
-    first = iam.execution_policy(lab, name, tables=["A"])
-    arn, status = iam.ensure_execution_role(
+    first = roles.execution_policy(lab, name, tables=["A"])
+    arn, status = roles.ensure_execution_role(
         lab, name, first, boundary="arn:aws:iam::123456789012:policy/LabBoundary"
     )
     assert status == "created" and arn.endswith(f":role/{name}-role")
     role = lab.iam.get_role(RoleName=f"{name}-role")["Role"]
-    assert role["AssumeRolePolicyDocument"] == iam.trust_policy()
+    assert role["AssumeRolePolicyDocument"] == roles.trust_policy()
     assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith("policy/LabBoundary")
     tags = {t["Key"]: t["Value"] for t in role["Tags"]}
-    assert tags == iam.lab_tags(lab)
+    assert tags == roles.lab_tags(lab)
 
-    second = iam.execution_policy(lab, name)  # the table was removed from the cell
-    again, status = iam.ensure_execution_role(lab, name, second)
+    second = roles.execution_policy(lab, name)  # the table was removed from the cell
+    again, status = roles.ensure_execution_role(lab, name, second)
     assert (again, status) == (arn, "updated")
-    assert iam.ensure_execution_role(lab, name, second) == (arn, "unchanged")
+    assert roles.ensure_execution_role(lab, name, second) == (arn, "unchanged")
     stored = lab.iam.get_role_policy(RoleName=f"{name}-role", PolicyName="streamlab-execution")
     document = stored["PolicyDocument"]
     if isinstance(document, str):
         document = json.loads(document)
     assert document == second
 
-    assert iam.delete_execution_role(lab, name) is True
-    assert iam.delete_execution_role(lab, name) is False
+    assert roles.delete_execution_role(lab, name) is True
+    assert roles.delete_execution_role(lab, name) is False
 
 
 def test_overlong_role_names_are_refused_with_a_hint() -> None:
     with pytest.raises(LabError, match="shorter function name"):
-        iam.role_name_for("x" * 60)
+        roles.role_name_for("x" * 60)
 
 
 def test_the_policy_allows_exactly_the_named_resources(lab: Lab) -> None:
@@ -106,7 +106,9 @@ def test_the_policy_allows_exactly_the_named_resources(lab: Lab) -> None:
 
     policy = IAMPolicy(
         json.dumps(
-            iam.execution_policy(lab, "agg", tables=["Scores"], streams=["Records"], queues=["dlq"])
+            roles.execution_policy(
+                lab, "agg", tables=["Scores"], streams=["Records"], queues=["dlq"]
+            )
         )
     )
     arn = f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table"

@@ -9,15 +9,16 @@ import pytest
 
 from streamlab.aws import logs
 from streamlab.aws.session import Lab
+from streamlab.checks import exercise
 from streamlab.checks import lab03 as checks
-from streamlab.errors import CheckFailed, ExerciseNotDone
+from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
 
 
 @pytest.fixture(autouse=True)
 def no_pending() -> Iterator[None]:
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
     yield
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
 
 
 def _put(lab: Lab, function_name: str, messages: list[str]) -> None:

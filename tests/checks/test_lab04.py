@@ -10,9 +10,10 @@ import pytest
 from streamlab.apps import game
 from streamlab.aws import functions, mappings
 from streamlab.aws.session import Lab, connect
+from streamlab.checks import exercise
 from streamlab.checks import lab04 as checks
+from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
 from streamlab.config import load_config
-from streamlab.errors import CheckFailed, ExerciseNotDone
 
 AGGREGATOR = """import os
 
@@ -49,9 +50,9 @@ def lambda_handler(event, context):
 
 @pytest.fixture(autouse=True)
 def no_pending() -> Iterator[None]:
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
     yield
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
 
 
 @pytest.fixture
@@ -224,7 +225,7 @@ def test_totals_proved_says_not_done_for_a_stub_or_an_undone_earlier_exercise(
 
     with pytest.raises(ExerciseNotDone, match="9.3 is not done yet"):
         checks.totals_proved(app_lab, stub, exercise="9.3")
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
     ExerciseNotDone("9.1", "write the aggregator")
     with pytest.raises(ExerciseNotDone, match="9.1 is not done yet"):
         checks.totals_proved(app_lab, _recompute(app_lab), exercise="9.3", requires=["9.1"])

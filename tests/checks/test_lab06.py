@@ -10,9 +10,10 @@ import pytest
 from streamlab.apps import analytics, game, replication
 from streamlab.aws import functions, mappings
 from streamlab.aws.session import Lab, connect
+from streamlab.checks import exercise
 from streamlab.checks import lab06 as checks
+from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
 from streamlab.config import load_config
-from streamlab.errors import CheckFailed, ExerciseNotDone
 
 REPLICATOR = """
 import os
@@ -57,9 +58,9 @@ def lambda_handler(event, context):
 
 @pytest.fixture(autouse=True)
 def no_pending() -> Iterator[None]:
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
     yield
-    ExerciseNotDone.pending.clear()
+    exercise.forget_all()
 
 
 @pytest.fixture

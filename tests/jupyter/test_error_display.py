@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from streamlab.errors import ExerciseNotDone
-from streamlab.jupyter import error_display as notebook
+from streamlab.checks import exercise
+from streamlab.checks.exercise import ExerciseNotDone
+from streamlab.jupyter import error_display
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def shell() -> InteractiveShell:
 
 
 def test_lab_error_shows_as_one_line_and_the_cell_still_fails(shell, capsys) -> None:
-    assert notebook.install_error_display(shell)
+    assert error_display.install_error_display(shell)
     result = shell.run_cell(
         "import streamlab\nraise streamlab.ExerciseNotDone('9.9', 'write the answer')"
     )
@@ -27,34 +28,36 @@ def test_lab_error_shows_as_one_line_and_the_cell_still_fails(shell, capsys) -> 
     assert len(shown) == 1
     assert "ExerciseNotDone" in shown[0]
     assert "Exercise 9.9 is not done yet: write the answer" in shown[0]
-    ExerciseNotDone.pending.pop("9.9", None)
+    exercise.forget("9.9")
 
 
 def test_other_errors_keep_their_traceback(shell, capsys) -> None:
-    notebook.install_error_display(shell)
+    error_display.install_error_display(shell)
     result = shell.run_cell("def f():\n    return 1 / 0\nf()")
     assert isinstance(result.error_in_exec, ZeroDivisionError)
     assert "Traceback" in capsys.readouterr().out
 
 
 def test_outside_ipython_nothing_is_installed() -> None:
-    assert notebook.install_error_display() is False
+    assert error_display.install_error_display() is False
 
 
 def test_one_line_names_the_error() -> None:
-    assert notebook.one_line(ValueError("bad")) == "ValueError: bad"
+    assert error_display.one_line(ValueError("bad")) == "ValueError: bad"
 
 
 def test_an_answered_exercise_is_no_longer_pending(shell) -> None:
-    notebook.install_error_display(shell)
-    notebook.install_error_display(shell)  # connect() may run twice: one callback only
-    assert shell.events.callbacks["post_run_cell"].count(notebook._forget_answered_exercises) == 1
+    error_display.install_error_display(shell)
+    error_display.install_error_display(shell)  # connect() may run twice: one callback only
+    assert (
+        shell.events.callbacks["post_run_cell"].count(error_display._forget_answered_exercises) == 1
+    )
     stub = (
         "# Exercise 9.8: do it\nimport streamlab\nraise streamlab.ExerciseNotDone('9.8', 'do it')"
     )
     shell.run_cell(stub)
-    assert "9.8" in ExerciseNotDone.pending
+    assert exercise.is_pending("9.8")
     shell.run_cell("# Exercise 9.8: do it\nanswer = 1 / 0")  # a failing answer: still pending
-    assert "9.8" in ExerciseNotDone.pending
+    assert exercise.is_pending("9.8")
     shell.run_cell("# Exercise 9.8: do it\nanswer = 42")
-    assert "9.8" not in ExerciseNotDone.pending
+    assert not exercise.is_pending("9.8")

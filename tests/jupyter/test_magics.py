@@ -10,7 +10,9 @@ from IPython.core.interactiveshell import InteractiveShell
 import streamlab
 from streamlab.aws import functions
 from streamlab.aws.session import Lab
-from streamlab.errors import ExerciseNotDone, LabError
+from streamlab.checks import exercise
+from streamlab.checks.exercise import ExerciseNotDone
+from streamlab.errors import LabError
 from streamlab.jupyter import magics
 
 CELL = 'import os\n\ndef lambda_handler(event, context):\n    return os.environ["SCORES_TABLE"]\n'
@@ -79,7 +81,7 @@ def test_an_exercise_stub_is_not_deployed(lab: Lab) -> None:
         with pytest.raises(ExerciseNotDone, match="3.1 is not done yet: print the event name"):
             magics.run_cell_magic("magic-stub", stub, {"lab": lab})
     finally:
-        ExerciseNotDone.pending.pop("3.1", None)
+        exercise.forget("3.1")
     with pytest.raises(lab.lambda_.exceptions.ResourceNotFoundException):
         lab.lambda_.get_function(FunctionName=lab.name("magic-stub"))
 

@@ -57,15 +57,16 @@ def with_wrong_answer(
     nb: nbformat.NotebookNode, case: WrongAnswer
 ) -> tuple[nbformat.NotebookNode, int, int]:
     """The notebook cut after the exercise's check cell, with the wrong answer in place."""
-    exercise_line = f"# Exercise {case.exercise}:"
-    check_call = f'exercise="{case.exercise}"'
-    answer_cell = next(
-        i for i, c in enumerate(nb.cells) if c.cell_type == "code" and exercise_line in c.source
+    answer_cell = next(  # the cells' roles are their tags (see build_labs)
+        i
+        for i, c in enumerate(nb.cells)
+        if build_labs.EXERCISE_TAG in build_labs.tags(c)
+        and case.exercise in [e.number for e in build_labs.strip_solutions(c.source)[1]]
     )
     check_cell = next(
         i
         for i, c in enumerate(nb.cells)
-        if i > answer_cell and c.cell_type == "code" and check_call in c.source
+        if i > answer_cell and case.exercise in build_labs.checked_exercises(c)
     )
 
     def replace(match: re.Match) -> str:

@@ -10,7 +10,7 @@ import pytest
 from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
-from streamlab.widgets import game_console as module
+from streamlab.widgets import game_console
 from streamlab.widgets.game_console import GameConsole
 
 
@@ -79,7 +79,7 @@ def test_show_is_the_widget_live_and_a_snapshot_in_test_mode(
     game_lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Any] = []
-    monkeypatch.setattr(module, "display", seen.append)
+    monkeypatch.setattr(game_console, "display", seen.append)
     console = GameConsole(game_lab, players=["Alice", "Bob"])
     monkeypatch.delenv("LAB_TEST_MODE", raising=False)
     console.show()

@@ -11,7 +11,7 @@ import pytest
 from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
-from streamlab.widgets import leaderboard as module
+from streamlab.widgets import leaderboard
 from streamlab.widgets.leaderboard import Leaderboard, render_html, render_text
 
 
@@ -31,7 +31,7 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     def fake_display(obj: Any) -> None:
         seen.append((obj, getattr(getattr(obj, "children", [None])[0], "value", None)))
 
-    monkeypatch.setattr(module, "display", fake_display)
+    monkeypatch.setattr(leaderboard, "display", fake_display)
     return seen
 
 
@@ -127,7 +127,7 @@ def test_test_mode_runs_a_bounded_joined_loop_and_shows_a_static_snapshot(
     board = Leaderboard(game_lab, test_steps=3).show()
     assert not board.running and board.loop.steps == 3
     [(snapshot, _)] = shown
-    assert isinstance(snapshot, module.Snapshot)
+    assert isinstance(snapshot, leaderboard.Snapshot)
     bundle = snapshot._repr_mimebundle_()
     assert bundle["text/plain"] == (
         "Leaderboard\n"

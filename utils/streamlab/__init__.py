@@ -7,8 +7,9 @@ vocabulary for tables, streams, functions, logs and checks.
 
 from streamlab._version import __version__
 from streamlab.aws.session import Lab, connect
+from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
 from streamlab.config import LabConfig, load_config
-from streamlab.errors import CheckFailed, ExerciseNotDone, LabError
+from streamlab.errors import LabError
 
 __all__ = [
     "CheckFailed",

@@ -24,13 +24,15 @@ from typing import Any
 
 import botocore.exceptions
 
+from streamlab.aws.functions import table_variable
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
 from streamlab.errors import LabError
 
 SCORES_TABLE = "GameScoreRecords"
 TOTALS_TABLE = "GameScoresByUser"
-TOTALS_TABLE_ENV = "TOTALS_TABLE"  # the aggregator reads its target table's name from here
+# The aggregator reads its target table's name from here (as --table GameScoresByUser sets it).
+TOTALS_TABLE_ENV = table_variable(TOTALS_TABLE)
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 DEFAULT_PLAYERS: tuple[str, ...] = ("Alice", "Bob", "Carol", "Dave", "Eve")
 MAX_SCORE = 1000
@@ -489,7 +491,7 @@ def rebuild_totals(lab: Lab) -> TotalsComparison:
 
 
 def aggregator_source() -> str:
-    """The reference aggregator handler (module text), deployable as ``game_aggregator``."""
+    """The reference aggregator (module text); its handler is ``lambda_handler``, like lab 04's."""
     return AGGREGATOR_SOURCE.read_text(encoding="utf-8")
 
 

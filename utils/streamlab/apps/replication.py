@@ -21,7 +21,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from streamlab.aws import roles as iam
+from streamlab.aws import roles
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
 from streamlab.errors import LabError
@@ -115,18 +115,18 @@ def grant_replica_writes(lab: Lab, function: str, table: str, region: str) -> di
     name (the prefix is added).
     """
     function_name = lab.name(function)
-    role = iam.role_name_for(function_name)
+    role = roles.role_name_for(function_name)
     try:
         lab.iam.get_role(RoleName=role)
     except lab.iam.exceptions.NoSuchEntityException:
-        iam.ensure_execution_role(
+        roles.ensure_execution_role(
             lab,
             function_name,
-            iam.execution_policy(lab, function_name),
-            boundary=iam.permissions_boundary(),
+            roles.execution_policy(lab, function_name),
+            boundary=roles.permissions_boundary(),
         )
     document = {
-        "Version": iam.POLICY_VERSION,
+        "Version": roles.POLICY_VERSION,
         "Statement": [replica_write_statement(lab, table, region)],
     }
     lab.iam.put_role_policy(

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import botocore.exceptions
 
-from streamlab.aws import roles as iam
+from streamlab.aws import roles
 from streamlab.aws.session import Lab
 from streamlab.errors import LabError
 
@@ -181,7 +181,7 @@ def deploy_function(
     full_tables = [lab.name(t) for t in tables]
     variables = {table_variable(t): lab.name(t) for t in tables}
     variables.update(environment or {})
-    policy = iam.execution_policy(
+    policy = roles.execution_policy(
         lab,
         function_name,
         tables=full_tables,
@@ -190,8 +190,8 @@ def deploy_function(
         topics=[lab.name(t) for t in topics],
         statements=statements,
     )
-    role_arn, role_status = iam.ensure_execution_role(
-        lab, function_name, policy, boundary=iam.permissions_boundary()
+    role_arn, role_status = roles.ensure_execution_role(
+        lab, function_name, policy, boundary=roles.permissions_boundary()
     )
     wanted = {
         "Handler": handler,
@@ -212,7 +212,7 @@ def deploy_function(
             lambda: client.create_function(
                 FunctionName=function_name,
                 Code={"ZipFile": package},
-                Tags=iam.lab_tags(lab),
+                Tags=roles.lab_tags(lab),
                 Publish=False,
                 **wanted,
             ),
@@ -257,7 +257,7 @@ def _update(
         )
         _wait(lab, "function_updated_v2", function_name, "finish updating its configuration")
         changed = True
-    client.tag_resource(Resource=current["FunctionArn"], Tags=iam.lab_tags(lab))
+    client.tag_resource(Resource=current["FunctionArn"], Tags=roles.lab_tags(lab))
     return "updated" if changed else "unchanged"
 
 
@@ -305,7 +305,7 @@ def delete_function(
     except client.exceptions.ResourceNotFoundException:
         existed = False
     if delete_role:
-        iam.delete_execution_role(lab, function_name)
+        roles.delete_execution_role(lab, function_name)
     if delete_logs:
         try:
             lab.logs.delete_log_group(logGroupName=f"/aws/lambda/{function_name}")

@@ -161,7 +161,7 @@ class Lab:
 def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> Lab:
     """Connect to the backend named by ``LAB_BACKEND`` (``local`` by default).
 
-    In a notebook it also makes the kit's errors show as one line (see ``notebook``).
+    In a notebook it also makes the kit's errors show as one line (see ``jupyter.error_display``).
     """
     from streamlab.jupyter.error_display import install_error_display
 

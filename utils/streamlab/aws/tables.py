@@ -50,17 +50,18 @@ def _plain_number(number: Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A deserialised value (``Decimal``, ``Binary``, sets, lists, maps) as plain Python."""
     if isinstance(value, Decimal):
         return _plain_number(value)
     if isinstance(value, Binary):
         return bytes(value)
     if isinstance(value, set):
-        return {_plain(member) for member in value}
+        return {plain_value(member) for member in value}
     if isinstance(value, list):
-        return [_plain(member) for member in value]
+        return [plain_value(member) for member in value]
     if isinstance(value, dict):
-        return {key: _plain(member) for key, member in value.items()}
+        return {key: plain_value(member) for key, member in value.items()}
     return value
 
 
@@ -83,7 +84,7 @@ def to_plain(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
     try:
-        return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+        return {name: plain_value(_deserializer.deserialize(value)) for name, value in item.items()}
     except (TypeError, AttributeError) as exc:
         raise LabError(
             f"to_plain expects a typed item such as {{'Score': {{'N': '999'}}}}: {exc}"

@@ -1,36 +1,169 @@
-"""The rules every exercise check follows: one PASS line, or one line that teaches.
+"""Everything an exercise is, in one place: its line, its stub, its state, its checks' output.
 
-A check never trusts the notebook's variables when the backend can answer (a
-table's key schema, an item, a stream's view type). It prints
-``PASS 1.2: ...`` when all is well. Otherwise it raises ``CheckFailed`` with
-what is wrong and a hint, or, when the exercise's TODO stub is what ran,
-``ExerciseNotDone`` with the exercise's instruction. Both are ``LabError``s,
-which notebooks show as one line, never as a traceback.
+**The exercise line.** In a solution notebook each answer sits between
+``### BEGIN SOLUTION`` and ``### END SOLUTION`` after a line
+``# Exercise N.M: what to do`` in the same cell (``EXERCISE_LINE``).
+``streamlab build-labs`` puts the stub (``stub_lines``) in the answer's place:
+a TODO line and ``raise streamlab.ExerciseNotDone("N.M", "what to do")``, so
+running an unanswered exercise says what to do in one line. ``parse_stub``
+reads the stub back (the ``%%lambda_function`` magic refuses to deploy one).
 
-Checks that test a function the learner wrote call it (``call_learner``) with a
-few inputs and compare with the kit's own answer; an error inside the learner's
-function is reported as one line, with the hint.
+**The pending state.** Raising ``ExerciseNotDone`` marks its exercise
+*pending*; a cell that names the exercise and runs without error
+(``forget_answered``, called after every cell by the notebook error display)
+or a passing check forgets it. A check that finds the backend unchanged then
+says "not done yet" (what to do) while the stub is what ran last, and "wrong"
+(what went wrong, with a hint) once the learner has written an answer. The
+state is this module's alone; other modules ask through its functions.
+
+**Checks.** A check never trusts the notebook's variables when the backend can
+answer (a table's key schema, an item, a stream's view type). It prints
+``PASS 1.2: ...`` (``passed``), or raises ``CheckFailed`` with what is wrong and
+a hint (``fail``), or ``ExerciseNotDone`` when the exercise's stub ran last.
+Both are ``LabError``s, which notebooks show as one line, never as a
+traceback. Checks that test a function the learner wrote call it
+(``call_learner``) with a few inputs and compare with the kit's own answer; an
+error inside the learner's function is reported as one line, with the hint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+import re
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from streamlab.checks.deadline import LEARNER_CODE_SECONDS, DeadlinePassed, deadline
-from streamlab.errors import CheckFailed, ExerciseNotDone
+from streamlab.errors import LabError
+
+# ``# Exercise 1.2: create ORDERS ...``: names the exercise whose answer follows in the cell.
+EXERCISE_LINE = re.compile(r"^\s*# Exercise (?P<number>\d+\.\d+): (?P<instruction>\S.*?)\s*$")
+# The stub's first line, above the ``raise``.
+TODO_LINE = "# TODO: write your code here (in place of the line below), then run the cell."
+# The stub's ``raise`` line, as ``stub_lines`` writes it.
+STUB_RAISE = re.compile(r"^\s*raise streamlab\.ExerciseNotDone\((?P<args>.*)\)\s*$", re.MULTILINE)
+# A check call's ``exercise="N.M"`` argument.
+CHECK_EXERCISE_ARGUMENT = re.compile(r"exercise=\"(?P<number>\d+\.\d+)\"")
+
+# Exercise number -> instruction, for every exercise whose stub ran and was not answered since.
+_pending: dict[str, str] = {}
+
+
+class ExerciseNotDone(LabError):
+    """An exercise stub ran: the learner has not written that answer yet.
+
+    Raising it marks the exercise pending (see the module docstring) until a
+    cell naming the exercise runs without error or its check passes.
+    """
+
+    def __init__(self, exercise: str, instruction: str) -> None:
+        self.exercise = exercise
+        self.instruction = instruction
+        _pending[exercise] = instruction
+        super().__init__(
+            f"Exercise {exercise} is not done yet: {instruction} "
+            "(replace the TODO in its cell with your code, then run that cell again)"
+        )
+
+
+class CheckFailed(LabError):
+    """An exercise's check found the backend not as the exercise asks; the hint says why."""
+
+    def __init__(self, exercise: str, problem: str, hint: str = "") -> None:
+        self.exercise = exercise
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"Exercise {exercise}: {problem}" + (f" Hint: {hint}" if hint else ""))
+
+
+# --- the exercise line and the stub ---------------------------------------------------------
+
+
+def exercise_numbers(source: str) -> list[str]:
+    """The numbers of the exercises a cell's text names with an exercise line."""
+    return [match["number"] for line in source.split("\n") if (match := EXERCISE_LINE.match(line))]
+
+
+def stub_lines(number: str, instruction: str, indent: str) -> list[str]:
+    """The TODO stub that replaces an answer, at the answer's indentation."""
+    return [
+        f"{indent}{TODO_LINE}",
+        f"{indent}raise streamlab.ExerciseNotDone({number!r}, {instruction!r})",
+    ]
+
+
+def parse_stub(source: str) -> tuple[str, str] | None:
+    """``(number, instruction)`` of the first stub in ``source``, or None when it holds none."""
+    match = STUB_RAISE.search(source)
+    if not match:
+        return None
+    try:
+        number, instruction = ast.literal_eval(f"({match['args']},)")
+    except (ValueError, SyntaxError):
+        return None
+    return str(number), str(instruction)
+
+
+def raise_if_stub(source: str) -> None:
+    """Raise the stub's ``ExerciseNotDone`` when ``source`` still holds one."""
+    stub = parse_stub(source)
+    if stub is not None:
+        raise ExerciseNotDone(*stub)
+
+
+def checked_exercises_in(source: str) -> list[str]:
+    """The exercise numbers a check cell's calls name (their ``exercise="N.M"`` arguments)."""
+    return [match["number"] for match in CHECK_EXERCISE_ARGUMENT.finditer(source)]
+
+
+# --- the pending state --------------------------------------------------------------------
+
+
+def is_pending(exercise: str) -> bool:
+    """True while the exercise's stub is what ran last."""
+    return exercise in _pending
+
+
+def mark_pending(exercise: str, instruction: str) -> None:
+    """Remember that the exercise's stub ran (what raising ``ExerciseNotDone`` does)."""
+    _pending[exercise] = instruction
+
+
+def forget(exercise: str) -> None:
+    """The exercise was answered: its failing check should now say what is wrong."""
+    _pending.pop(exercise, None)
+
+
+def forget_all() -> None:
+    """Start from no pending exercise (a fresh kernel; tests)."""
+    _pending.clear()
+
+
+def forget_answered(source: str) -> None:
+    """A cell ran without error: every exercise its exercise lines name is answered."""
+    for number in exercise_numbers(source):
+        forget(number)
+
+
+def raise_if_not_done(exercises: Iterable[str]) -> None:
+    """Raise "not done yet" for the first of ``exercises`` whose stub ran last."""
+    for exercise in exercises:
+        if exercise in _pending:
+            raise ExerciseNotDone(exercise, _pending[exercise])
+
+
+# --- what checks print and raise ----------------------------------------------------------
 
 
 def passed(exercise: str, message: str) -> None:
     """Print the PASS line and forget that the exercise's stub ever ran."""
-    ExerciseNotDone.pending.pop(exercise, None)
+    forget(exercise)
     print(f"PASS {exercise}: {message}")
 
 
 def fail(exercise: str, problem: str, hint: str = "") -> NoReturn:
     """Raise "not done yet" if the exercise's stub ran last, else the problem and a hint."""
-    if exercise in ExerciseNotDone.pending:
-        raise ExerciseNotDone(exercise, ExerciseNotDone.pending[exercise])
+    raise_if_not_done([exercise])
     raise CheckFailed(exercise, problem, hint)
 
 

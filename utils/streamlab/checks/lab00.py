@@ -30,5 +30,3 @@ def environment_ready(lab: Lab) -> None:
         ) from None
     where = "the local emulator" if lab.backend == "local" else f"AWS region {lab.region}"
     print(f"PASS backend: DynamoDB answers on {where} (account {account})")
-
-

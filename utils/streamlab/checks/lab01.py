@@ -163,7 +163,7 @@ def _as_plain(item: Mapping[str, Any]) -> dict[str, Any]:
     )
     if typed:
         return tables.to_plain(item) or {}
-    return tables._plain(dict(item))
+    return tables.plain_value(dict(item))
 
 
 def _response_items(exercise: str, response: Any, operation: str, hint: str) -> list[dict]:
@@ -260,5 +260,3 @@ def scan_with_filter(
             f"{response.get('ScannedCount', len(items))}"
         )
     passed(exercise, "; ".join(lines) + ": a scan reads every item, the filter only drops some")
-
-

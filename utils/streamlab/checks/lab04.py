@@ -21,9 +21,9 @@ from streamlab.apps import game
 from streamlab.aws import logs, mappings
 from streamlab.aws.invoke import decode_payload
 from streamlab.aws.session import Lab
-from streamlab.checks.exercise import call_learner, fail, passed
+from streamlab.checks.exercise import call_learner, fail, passed, raise_if_not_done
 from streamlab.checks.probes import DEPLOY_HINT
-from streamlab.errors import ExerciseNotDone, LabError
+from streamlab.errors import LabError
 
 # Two players no game uses: one with earlier totals, one new.
 CHECK_PLAYER = "check-4.1-known"
@@ -296,9 +296,7 @@ def totals_proved(
     does when it follows ``LastEvaluatedKey`` through every page.
     """
     mine = call_learner(exercise, recompute_totals, page_size, hint=hint)
-    for earlier in requires:  # an undone earlier exercise explains an empty aggregate
-        if earlier in ExerciseNotDone.pending:
-            raise ExerciseNotDone(earlier, ExerciseNotDone.pending[earlier])
+    raise_if_not_done(requires)  # an undone earlier exercise explains an empty aggregate
     if "4.2" in requires:  # a wrong mapping explains wrong totals: say that first, at once
         found = _mapping_problem(lab, table, function)
         if isinstance(found, tuple):

@@ -17,17 +17,10 @@ from typing import Any
 from streamlab.apps import reliability
 from streamlab.aws import mappings, queues
 from streamlab.aws.session import Lab
-from streamlab.checks.exercise import fail, passed
+from streamlab.checks.exercise import fail, passed, raise_if_not_done
 from streamlab.checks.probes import deployed_configuration, invoke_with_tail
-from streamlab.errors import ExerciseNotDone
 
 CHECK_PLAYER = "Checker"
-
-
-def _not_done_yet(exercise: str) -> None:
-    """The stub ran after the last successful run of the exercise's cell: say so first."""
-    if exercise in ExerciseNotDone.pending:
-        raise ExerciseNotDone(exercise, ExerciseNotDone.pending[exercise])
 
 
 def stream_record(
@@ -107,7 +100,7 @@ def counts_each_record_once(lab: Lab, name: str = "aggregator", *, exercise: str
     score, delivering each record twice straight to the function, and removes
     its rows afterwards.
     """
-    _not_done_yet(exercise)
+    raise_if_not_done([exercise])  # the stub ran last: say so before probing
     function_name = lab.name(name)
     deployed_configuration(lab, name, exercise)
     record_id = uuid.uuid4().hex
@@ -169,7 +162,7 @@ def poison_goes_to_queue(
     max_retries: int = 10,
 ) -> None:
     """The mapping retries a few times, bisects, hands failures to the queue; good games counted."""
-    _not_done_yet(exercise)
+    raise_if_not_done([exercise])  # the stub ran last: say so before probing
     function_name = lab.name(name)
     mapping = _games_mapping(
         lab, function_name, exercise, "run the setup cells of sections 2 and 4 again."
@@ -238,7 +231,7 @@ def filters_to_inserts(lab: Lab, name: str = "games-feed", *, exercise: str) -> 
     """The mapping's FilterCriteria (read from the backend) pass INSERTs and nothing else."""
     from streamlab.local.pollers.filters import RecordFilter  # moto's EventBridge pattern matcher
 
-    _not_done_yet(exercise)
+    raise_if_not_done([exercise])  # the stub ran last: say so before probing
     function_name = lab.name(name)
     mapping = _games_mapping(lab, function_name, exercise, "run the cells of section 6 again.")
     filters = mapping.get("FilterCriteria", {}).get("Filters", [])

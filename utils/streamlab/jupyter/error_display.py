@@ -13,14 +13,11 @@ repeating "not done yet".
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from streamlab.errors import ExerciseNotDone, LabError
+from streamlab.checks.exercise import forget_answered
+from streamlab.errors import LabError
 from streamlab.jupyter import aws_errors
-
-# The line that names an exercise in its cell (see notebooks.EXERCISE_LINE).
-_EXERCISE_NUMBER = re.compile(r"^\s*# Exercise (\d+\.\d+):", re.MULTILINE)
 
 _RED = "\x1b[0;31m"
 _RESET = "\x1b[0m"
@@ -92,5 +89,4 @@ def _forget_answered_exercises(result: Any) -> None:
     now explain what is wrong (CheckFailed) rather than say "not done yet"."""
     if not result.success:
         return
-    for number in _EXERCISE_NUMBER.findall(getattr(result.info, "raw_cell", "") or ""):
-        ExerciseNotDone.pending.pop(number, None)
+    forget_answered(getattr(result.info, "raw_cell", "") or "")

@@ -17,8 +17,6 @@ picks another), else ``streamlab.connect()``.
 from __future__ import annotations
 
 import argparse
-import ast
-import re
 import shlex
 from typing import Any
 
@@ -32,11 +30,10 @@ from streamlab.aws.functions import (
     module_file,
 )
 from streamlab.aws.session import Lab, connect
-from streamlab.errors import ExerciseNotDone, LabError
+from streamlab.checks.exercise import raise_if_stub
+from streamlab.errors import LabError
 
 MAGIC_NAME = "lambda_function"
-# The TODO stub that ``streamlab build-labs`` puts in place of an answer.
-_STUB = re.compile(r"^\s*raise streamlab\.ExerciseNotDone\((?P<args>.*)\)\s*$", re.MULTILINE)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,26 +89,11 @@ def syntax_warning(code: str, filename: str) -> str | None:
     return None
 
 
-def raise_if_stub(cell: str) -> None:
-    """An exercise whose answer is still the TODO stub is not deployed: it says what to do.
-
-    In a generated lab the stub sits inside the handler, where Lambda would only
-    report a NameError at the first invocation; the learner should hear at
-    once, from this cell, which exercise is open.
-    """
-    match = _STUB.search(cell)
-    if not match:
-        return
-    try:
-        number, instruction = ast.literal_eval(f"({match['args']},)")
-    except (ValueError, SyntaxError):
-        return
-    raise ExerciseNotDone(number, instruction)
-
-
 def run_cell_magic(line: str, cell: str, user_ns: dict[str, Any] | None = None) -> Deployment:
     """Deploy ``cell`` with the settings on the magic ``line``; prints a one-line summary."""
     args = parse_line(line)
+    # In a generated lab the stub sits inside the handler, where Lambda would only report a
+    # NameError at the first invocation: the learner hears at once which exercise is open.
     raise_if_stub(cell)
     lab = _find_lab(args.lab, user_ns or {})
     warning = syntax_warning(cell, module_file(args.handler))

@@ -100,13 +100,21 @@ def cmd_build_labs(args: argparse.Namespace) -> int:
     results = build_labs(root, check=args.check)
     for result in results:
         print(result.line(root))
-    stale = [r for r in results if r.state in ("differs", "missing", "orphan")]
+    invalid = [r for r in results if r.state == "invalid"]
+    stale = [r for r in results if r.stale and r.state != "invalid"]
+    if invalid:
+        print(
+            f"error: {len(invalid)} problem(s) in solutions/: fix the notebooks "
+            "(cell tags, hints, cell ids, lab facts)",
+            file=sys.stderr,
+        )
     if stale:
         print(
-            f"error: {len(stale)} lab notebook(s) out of step with solutions/: "
+            f"error: {len(stale)} generated file(s) out of step with solutions/: "
             "run `streamlab build-labs` (and delete orphans)",
             file=sys.stderr,
         )
+    if invalid or stale:
         return 1
     return 0
 
@@ -157,9 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--dry-run", action="store_true", help="only list what would go")
     cleanup.add_argument("--yes", action="store_true", help="do not ask on the aws backend")
     add("doctor", cmd_doctor, "check Python, packages, the emulator and (on aws) credentials")
-    build = add("build-labs", cmd_build_labs, "generate labs/ from solutions/ (stubs, no outputs)")
+    build = add(
+        "build-labs",
+        cmd_build_labs,
+        "generate labs/, the notebooks' fact cells and the guide's generated parts from solutions/",
+    )
     build.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if labs/ is out of step"
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if anything generated drifts or a notebook breaks a rule",
     )
     run = add(
         "run-solutions",

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 
 from streamlab.errors import LabError
-from streamlab.tooling import build_labs as notebooks
+from streamlab.tooling import build_labs
 
 CELL_TIMEOUT_SECONDS = 120
 KERNEL_NAME = "python3"
@@ -141,11 +141,13 @@ def run_solutions(root: Path, names: list[str] | None = None) -> list[tuple[Path
     with private_emulator() as env:
         for path in paths:
             try:
-                result = execute(notebooks.read(path), env=env, cwd=path.parent, allow_errors=False)
+                result = execute(
+                    build_labs.read(path), env=env, cwd=path.parent, allow_errors=False
+                )
             except LabError as exc:
                 raise LabError(f"solutions/{path.name}: {exc}") from None
             path.write_bytes(
-                notebooks.dumps(notebooks.normalise_solution(result.notebook)).encode()
+                build_labs.dumps(build_labs.normalise_solution(result.notebook)).encode()
             )
             timings.append((path, result.seconds))
     return timings

@@ -1,8 +1,10 @@
 """Keeps per-player totals in GameScoresByUser from the GameScoreRecords stream.
 
-Runs as a Lambda function (handler ``game_aggregator.handler``): it needs only
-boto3 and the standard library. The target table's name comes from the
-TOTALS_TABLE environment variable, so the same code serves every participant.
+Runs as a Lambda function whose handler is ``lambda_handler``, named like the
+learner's in lab 04; it needs only boto3 and the standard library. The
+target table's name comes from the GAME_SCORES_BY_USER_TABLE environment
+variable (what ``--table GameScoresByUser`` sets for the learner's function), so
+the same code serves every participant.
 A batch is first summed in memory per player, then written with two updates per
 player, instead of two per game: a burst of games costs far fewer writes.
 """
@@ -14,8 +16,8 @@ import boto3
 dynamodb = boto3.client("dynamodb")  # created once per execution environment, reused while warm
 
 
-def handler(event, context):
-    table = os.environ["TOTALS_TABLE"]
+def lambda_handler(event, context):
+    table = os.environ["GAME_SCORES_BY_USER_TABLE"]
     batch = {}  # player -> [total, games, best]
     for record in event["Records"]:
         if record["eventName"] != "INSERT":  # a new game; corrections come in lab 05

@@ -7,9 +7,10 @@ running, and this extension adds a poller per enabled stream mapping instead.
 Parts, one job each: ``settings`` (defaults and validation), ``records`` (AWS's
 record shape), ``source`` (moto's shard), ``batcher`` (sizes, filters, lanes,
 windows), ``processor`` (retries, bisect, partial responses, on-failure),
-``invoker`` (Invoke over HTTP), ``on_failure`` (SQS/SNS messages), ``windows``
+``invoker`` (Invoke over HTTP), ``on_failure`` (the message describing a failed
+batch; ``local/destinations`` sends it, as it sends the runtime's), ``windows``
 (tumbling state), ``poller`` (lanes and checkpoints), ``registry`` (states),
-``api`` (the HTTP interception).
+``interceptor`` (the HTTP entry: the mapping API).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import moto_patches
+from ..destinations import DestinationSender
 from .interceptor import EventSourceMappingApi
 from .invoker import LambdaInvoker
-from .on_failure import DestinationSender
 from .registry import MappingRegistry, moto_source_factory
 
 

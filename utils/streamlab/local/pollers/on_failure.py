@@ -1,4 +1,6 @@
-"""The on-failure destination: a description of a failed batch, sent to SQS or SNS.
+"""The on-failure message: a description of a failed batch, for an SQS queue or SNS topic.
+
+``streamlab.local.destinations.DestinationSender`` delivers it.
 
 AWS sends the batch's coordinates (shard, first and last sequence number, its
 size), never its records: the learner reads them back with GetRecords. The
@@ -8,19 +10,13 @@ message shape here is AWS's, field for field.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import botocore.config
-
-from ..service_clients import Endpoint, service_client
 from .invoker import InvokeResult
 from .records import SourceRecord
 
-_CONFIG = botocore.config.Config(proxies={}, retries={"total_max_attempts": 2})
 RETRY_ATTEMPTS_EXHAUSTED = "RetryAttemptsExhausted"
 RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 
@@ -81,32 +77,3 @@ def failure_message(
 class FailureSender(Protocol):
     def send(self, destination_arn: str, message: dict[str, Any]) -> None:
         """Deliver ``message``; raise if it could not be delivered (the poller retries)."""
-
-
-class DestinationSender:
-    """Sends to SQS (SendMessage) or SNS (Publish) through the emulator's own API."""
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
-
-    def _client(self, service: str, region: str) -> Any:
-        with self._lock:
-            key = (service, region)
-            if key not in self._clients:
-                self._clients[key] = service_client(service, region, self._endpoint, _CONFIG)
-            return self._clients[key]
-
-    def send(self, destination_arn: str, message: dict[str, Any]) -> None:
-        parts = destination_arn.split(":")
-        service, region, account, name = parts[2], parts[3], parts[4], parts[5]
-        body = json.dumps(message)
-        if service == "sqs":
-            client = self._client("sqs", region)
-            url = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            client.send_message(QueueUrl=url, MessageBody=body)
-        elif service == "sns":
-            self._client("sns", region).publish(TopicArn=destination_arn, Message=body)
-        else:
-            raise ValueError(f"unsupported on-failure destination {destination_arn}")

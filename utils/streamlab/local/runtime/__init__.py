@@ -44,9 +44,9 @@ from __future__ import annotations
 
 from ...errors import EmulatorError
 from .. import paths
+from ..destinations import DestinationSender
 from .api_errors import LambdaApiError
 from .async_invoke import AsyncInvoker
-from .destinations import DestinationSender
 from .interceptor import InvokeInterceptor
 from .invocation import LambdaRuntime
 from .results import InvocationResult
@@ -80,7 +80,7 @@ def install(app) -> LambdaRuntime:  # noqa: ANN001 - EmulatorApp, imported lazil
         code_root=paths.state_dir() / f"lambda-{app.port}",
     )
     runtime.async_queue = AsyncInvoker(
-        runtime, DestinationSender(lambda: app.endpoint), settings.async_workers
+        runtime, DestinationSender(lambda: app.endpoint, attempts=3), settings.async_workers
     )
     app.add_interceptor(InvokeInterceptor(runtime))
     app.shutdown_hooks.append(runtime.close)

@@ -12,20 +12,72 @@ attempt the record goes to the ``OnFailure`` destination, after a success to
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
+from ..destinations import DestinationSender
 from .api_errors import LambdaApiError
-from .destinations import DestinationSender, destination_record
 
 if TYPE_CHECKING:
     from .invocation import LambdaRuntime
 
 log = logging.getLogger("streamlab.runtime")
+
+
+def timestamp_now() -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def destination_record(
+    *,
+    request_id: str,
+    function_arn: str,
+    condition: str,
+    invoke_count: int,
+    request_payload: bytes,
+    status_code: int,
+    executed_version: str | None,
+    function_error: str | None,
+    response_payload: bytes | None,
+) -> dict[str, Any]:
+    """The JSON document Lambda sends to a destination after an async invocation."""
+
+    def parsed(data: bytes | None) -> Any:
+        if not data:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            return data.decode("utf-8", errors="replace")
+
+    response_context: dict[str, Any] = {
+        "statusCode": status_code,
+        "executedVersion": executed_version,
+    }
+    if function_error:
+        response_context["functionError"] = function_error
+    return {
+        "version": "1.0",
+        "timestamp": timestamp_now(),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+        "requestPayload": parsed(request_payload),
+        "responseContext": response_context,
+        "responsePayload": parsed(response_payload),
+    }
+
+
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_AGE_SECONDS = 21600
 
@@ -142,7 +194,10 @@ class AsyncInvoker:
             function_error=result.function_error if result is not None else None,
             response_payload=result.payload if result is not None else None,
         )
-        self.sender.send(arn, record)
+        try:
+            self.sender.send(arn, record)
+        except Exception as exc:  # a missing queue must not stop the async worker
+            log.warning("could not deliver to destination %s: %s", arn, exc)
 
     def close(self) -> None:
         self._closed.set()

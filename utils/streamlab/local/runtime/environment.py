@@ -59,7 +59,7 @@ class LogLine:
 
 @dataclass
 class Outcome:
-    """How one invocation ended, as the invoker needs it for the reply and the log."""
+    """How one invocation ended, as ``LambdaRuntime`` needs it for the reply and the log."""
 
     request_id: str
     status: str  # success | error | init_error | timeout | exited | out_of_memory

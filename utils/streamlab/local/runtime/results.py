@@ -1,7 +1,7 @@
 """What an invocation returns, and the error payloads Lambda itself writes.
 
-Kept apart from the invoker so the HTTP layer and in-process callers (the
-pollers) share one shape: ``InvocationResult``.
+Kept apart from ``invocation.LambdaRuntime`` so the HTTP layer and in-process
+callers (the pollers) share one shape: ``InvocationResult``.
 """
 
 from __future__ import annotations
