@@ -88,6 +88,9 @@ def test_each_count_follows_the_games_through_the_pipeline(rlab: Lab) -> None:
 
     # Retries off, bisect, a queue: the poison batch is given up (one message), Bob's gets through.
     queue = rlab.test_queues[QUEUE]  # type: ignore[attr-defined]
+    by_url = PipelineCounter(
+        rlab, table=GAMES, function=reliability.AGGREGATOR, queue=queue["QueueUrl"]
+    )
     mappings.connect_stream(rlab, games, name, Enabled=False)
     mappings.connect_stream(
         rlab,
@@ -101,6 +104,7 @@ def test_each_count_follows_the_games_through_the_pipeline(rlab: Lab) -> None:
     counts = _settle(counter, lambda c: c.failed == 1 and c.counted == 3 and c.delivered >= 5)
     counter.step()
     assert counts.delivered == 5  # Bob's record, alone after the bisect; the poison never
+    assert _settle(by_url, lambda c: c.failed == 1).failed == 1  # the queue given by its URL
     retried = counts.retried
 
     # Reading the queue deletes its messages: "failed" counts what waits there.

@@ -233,7 +233,8 @@ class PipelineCounter:
     """Reads every stage of one pipeline once per ``step``; ``counts`` holds the latest.
 
     Give base names (``GameScoreRecords``, ``game-aggregator``, ...): the lab's
-    prefix is added. ``totals`` and ``queue`` are optional. ``since`` (epoch ms)
+    prefix is added. ``totals`` and ``queue`` are optional; ``queue`` may be the
+    queue's URL instead (lab 05 has it, and then no GetQueueUrl is needed). ``since`` (epoch ms)
     fixes where the log count starts; by default it is the mapping's
     ``LastModified``, found once the mapping exists (no mapping, nothing delivered).
     """
@@ -252,7 +253,8 @@ class PipelineCounter:
         self.table = lab.name(table)
         self.function = lab.name(function)
         self.totals = lab.name(totals) if totals else None
-        self.queue = lab.name(queue) if queue else None
+        # A queue's URL is used as it is; a base name is looked up once (sqs:GetQueueUrl).
+        self.queue = queue if not queue or "://" in queue else lab.name(queue)
         self.since = since
         self.counts = PipelineCounts(
             written=0, in_stream=0, delivered=0, retried=0,
@@ -261,7 +263,7 @@ class PipelineCounter:
         self.report = StepReport()
         self._stream = StreamCount(lab)
         self._log: LogCount | None = None
-        self._queue_url: str | None = None
+        self._queue_url: str | None = queue if queue and "://" in queue else None
         for client in ("dynamodb", "dynamodbstreams", "logs", "lambda_", "sqs"):
             getattr(lab, client)  # boto3 clients are made here, never concurrently in a thread
 
