@@ -27,10 +27,13 @@ unit: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# JupyterHub's proxy for tests/hub; without npm that test is skipped, saying why.
+	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --silent; \
+	  else echo "npm not found: tests/hub will be skipped"; fi
 	@touch $(STAMP)
 
 doctor: $(STAMP)
@@ -46,8 +49,9 @@ stop: $(STAMP)
 	$(BIN)/streamlab stop
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules
 
-# Regenerate lab_guide/iam/participant-policy.json from the actions the solutions call.
+# Regenerate lab_guide/iam/ (participant policy, permissions boundary) and the record of the
+# course's calls (tooling/data/lab_actions.json, lab_requests.json) from a run of the solutions.
 policy: $(STAMP)
 	LAB_WRITE_POLICY=1 $(BIN)/python -m pytest tests/course -k policy $(PYTEST_ARGS)

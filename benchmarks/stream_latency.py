@@ -134,8 +134,11 @@ class Bench:
         self.table("LatencyResults", stream=False)
         self.function("latency", LATENCY_HANDLER, "LatencyResults")
         self.mapping("latency", stream, batch_size=1)
-        self.lab.dynamodb.put_item(TableName="LatencySource", Item={"id": {"S": "warm-up"}})
-        self.wait_items("LatencyResults", 1)
+        # Warm-up: 16 keys at once, so every shard's batch runs at the same time and the
+        # function has as many warm environments as shards (the stream has several).
+        warm = [{"PutRequest": {"Item": {"id": {"S": f"warm-up-{n}"}}}} for n in range(16)]
+        self.lab.dynamodb.batch_write_item(RequestItems={"LatencySource": warm})
+        self.wait_items("LatencyResults", len(warm))
         acks: dict[str, float] = {}
         round_trips = []
         for i in range(writes):
@@ -144,7 +147,7 @@ class Bench:
             acks[f"w{i}"] = time.time()
             round_trips.append(acks[f"w{i}"] - sent)
             time.sleep(0.02)  # one write at a time: measure delivery, not queueing
-        items = self.wait_items("LatencyResults", writes + 1)
+        items = self.wait_items("LatencyResults", writes + len(warm))
         latencies = [
             float(item["started"]["N"]) - acks[item["id"]["S"]]
             for item in items

@@ -24,12 +24,16 @@ def _game(player: str, score: int) -> dict:
     return {"PlayerName": {"S": player}, "Score": {"N": str(score)}}
 
 
-def _row(lab: Lab, player: str, start: str, total: int, games: int) -> None:
+def _row(
+    lab: Lab, player: str, start: str, total: int, games: int, shard: str = "shardId-1"
+) -> None:
     lab.dynamodb.put_item(
         TableName=analytics.window_table_name(lab),
         Item={
             "PlayerName": {"S": player},
+            analytics.WINDOW_KEY: {"S": analytics.window_row_key(start, shard)},
             "WindowStart": {"S": start},
+            "ShardId": {"S": shard},
             "TotalScore": {"N": str(total)},
             "GamesPlayed": {"N": str(games)},
         },
@@ -84,9 +88,40 @@ def test_window_rows_are_sorted_and_filtered_by_start(win_lab: Lab) -> None:
     assert only[0] == {
         "WindowStart": "2015-10-08T17:00:00Z",
         "PlayerName": "Alice",
+        "Shards": 1,
         "TotalScore": 11,
         "GamesPlayed": 2,
     }
+
+
+def test_window_rows_sum_a_windows_rows_across_shards(win_lab: Lab) -> None:
+    analytics.create_window_table(win_lab)
+    start = "2015-10-08T17:00:00Z"
+    _row(win_lab, "Alice", start, 11, 2, shard="shardId-a")
+    _row(win_lab, "Alice", start, 4, 1, shard="shardId-b")
+    (row,) = analytics.window_rows(win_lab, [start])
+    assert (row["TotalScore"], row["GamesPlayed"], row["Shards"]) == (15, 3, 2)
+    assert analytics.delete_window_rows(win_lab, [start]) == 2
+    assert analytics.window_rows(win_lab) == []
+
+
+def test_a_window_table_with_the_old_key_is_replaced(win_lab: Lab) -> None:
+    name = analytics.window_table_name(win_lab)
+    win_lab.dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "PlayerName", "AttributeType": "S"},
+            {"AttributeName": "WindowStart", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "PlayerName", "KeyType": "HASH"},
+            {"AttributeName": "WindowStart", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    analytics.create_window_table(win_lab)
+    schema = win_lab.dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]
+    assert schema == analytics.KEY_SCHEMA
 
 
 def test_window_rows_without_the_table_say_what_to_run(win_lab: Lab) -> None:

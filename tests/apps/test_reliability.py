@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from streamlab.apps import reliability
-from streamlab.aws import functions, mappings
+from streamlab.aws import functions, mappings, streams
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 
@@ -65,6 +65,19 @@ def test_start_afresh_empties_tables_and_queues(rlab: Lab) -> None:
     assert reliability.wait_for_failures(rlab, queue["QueueUrl"], timeout=0) == []
 
 
+def shards_of_games(lab: Lab, table: str) -> dict[str, str]:
+    """RecordID -> the shard its stream records are in."""
+    arn = streams.stream_arn(lab, table)
+    result: dict[str, str] = {}
+    for shard in streams.list_shards(lab, arn):
+        iterator = lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in streams.read_shard(lab, iterator):
+            result[record["dynamodb"]["Keys"]["RecordID"]["S"]] = shard["ShardId"]
+    return result
+
+
 def test_the_reference_aggregator_counts_once_blocks_on_poison_and_reports_failures(
     rlab: Lab,
 ) -> None:
@@ -72,20 +85,21 @@ def test_the_reference_aggregator_counts_once_blocks_on_poison_and_reports_failu
     name = rlab.name(reliability.AGGREGATOR)
     games_table = rlab.name(reliability.GAMES)
     mapping = mappings.connect_stream(rlab, games_table, name)
-    reliability.write_games(
-        rlab,
-        [
-            reliability.game_item("1", "Alice", 10),
-            reliability.game_item("2", "Eve", "lots"),
-            reliability.game_item("3", "Bob", 20),
-        ],
-    )
+    games = [reliability.game_item(str(n), "Alice", 10) for n in range(1, 10)]
+    games[1] = reliability.game_item("2", "Eve", "lots")  # the poison record
+    reliability.write_games(rlab, games)
+    shard_of = shards_of_games(rlab, games_table)
+    poisoned = shard_of["2"]
+    blocked_games = [n for n in range(2, 10) if shard_of[str(n)] == poisoned]
+    assert len(blocked_games) > 1 and len(set(shard_of.values())) > 1  # the test shows both
     blocked = reliability.wait_until(
         rlab,
         lambda: reliability.backlog_sample(rlab, mapping["UUID"], 0.0),
-        lambda sample: sample.last_result.startswith("PROBLEM") and sample.counted == 1,
+        lambda sample: sample.last_result.startswith("PROBLEM")
+        and sample.counted == 9 - len(blocked_games),
     )
-    assert (blocked.written, blocked.counted, blocked.backlog) == (3, 1, 2)
+    # Only the poison record's shard waits behind it; the other shards' games are counted.
+    assert (blocked.written, blocked.backlog) == (9, len(blocked_games))
     assert blocked.oldest_waiting_age >= 0
     queue = rlab.test_queues["aggregator-failures"]  # type: ignore[attr-defined]
     mappings.connect_stream(rlab, games_table, name, Enabled=False)

@@ -128,3 +128,46 @@ def test_the_policy_allows_exactly_the_named_resources(lab: Lab) -> None:
     assert not allowed("logs:PutLogEvents", f"{group}-other:log-stream:x")
     assert allowed("sqs:SendMessage", f"arn:aws:sqs:{lab.region}:{lab.account_id}:dlq")
     assert not allowed("sqs:SendMessage", f"arn:aws:sqs:{lab.region}:{lab.account_id}:other")
+
+
+def _denying_lab(operation: str):
+    """A lab whose IAM has no such role yet and denies ``operation`` (a workshop account)."""
+    from types import SimpleNamespace
+
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.Session(
+        aws_access_key_id="AKIAEXAMPLEEXAMPLE12", aws_secret_access_key="x", region_name="eu-west-1"
+    ).client("iam")
+    stub = Stubber(client)
+    stub.add_client_error("get_role", "NoSuchEntity", "no role", 404)
+    stub.add_client_error(operation, "AccessDenied", "User is not authorized", 403)
+    lab = SimpleNamespace(
+        iam=client, prefix="alice-", account_id="111122223333", region="eu-west-1"
+    )
+    return lab, stub
+
+
+def test_a_role_denied_for_want_of_the_boundary_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lab, stub = _denying_lab("create_role")
+    with stub, pytest.raises(LabError) as raised:
+        roles.ensure_execution_role(lab, "alice-f", roles.execution_policy(lab, "alice-f"))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert (
+        "set LAB_PERMISSIONS_BOUNDARY=arn:aws:iam::111122223333:policy/"
+        "streamlab-participant-boundary" in message
+    )
+
+
+def test_a_role_denied_with_a_boundary_points_at_the_boundary_and_the_policy() -> None:
+    lab, stub = _denying_lab("create_role")
+    boundary = "arn:aws:iam::111122223333:policy/Other"
+    with stub, pytest.raises(LabError, match="is the room's boundary") as raised:
+        roles.ensure_execution_role(
+            lab, "alice-f", roles.execution_policy(lab, "alice-f"), boundary=boundary
+        )
+    assert boundary in str(raised.value) and "'alice-'" in str(raised.value)

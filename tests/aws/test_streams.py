@@ -69,13 +69,14 @@ def test_read_from_a_sequence_number_or_latest(lab: Lab) -> None:
     arn = streams.enable_stream(lab, table, "KEYS_ONLY")
     for record_id in (1, 2, 3):
         put(lab, table, record_id)
-    records = streams.read_records(lab, arn)
-    second = records[1]["dynamodb"]["SequenceNumber"]
+    records = streams.read_records(lab, arn)  # shard by shard: not in write order across keys
+    by_id = {r["dynamodb"]["Keys"]["RecordID"]["N"]: r for r in records}
+    second = by_id["2"]["dynamodb"]["SequenceNumber"]
     at = streams.read_records(lab, arn, position="AT_SEQUENCE_NUMBER", sequence_number=second)
     after = streams.read_records(lab, arn, position="AFTER_SEQUENCE_NUMBER", sequence_number=second)
 
     def ids(records):
-        return [r["dynamodb"]["Keys"]["RecordID"]["N"] for r in records]
+        return sorted(r["dynamodb"]["Keys"]["RecordID"]["N"] for r in records)
 
     assert ids(at) == ["2", "3"]
     assert ids(after) == ["3"]
@@ -158,6 +159,44 @@ def test_follower_returns_only_new_records(lab: Lab) -> None:
     assert len(latest.poll()) == 1
 
 
+def test_follower_reads_a_child_only_after_its_parent_has_ended() -> None:
+    """A parent still holding records, and its child: the child waits for the parent's end."""
+    shards = [
+        {"ShardId": "child", "ParentShardId": "parent", "SequenceNumberRange": {}},
+        {"ShardId": "parent", "SequenceNumberRange": {"EndingSequenceNumber": "200"}},
+    ]
+    pages = {"parent": [["100"], ["200"], []], "child": [["300"], []]}
+
+    class FakeStreams:
+        def describe_stream(self, **request):
+            return {"StreamDescription": {"Shards": shards}}
+
+        def get_shard_iterator(self, **request):
+            return {"ShardIterator": f"{request['ShardId']}|0"}
+
+        def get_records(self, ShardIterator):
+            shard, page = ShardIterator.split("|")
+            numbers = pages[shard][int(page)]
+            following = int(page) + 1
+            ended = shard == "parent" and following == len(pages[shard])
+            return {
+                "Records": [{"dynamodb": {"SequenceNumber": n}} for n in numbers],
+                "NextShardIterator": None
+                if ended
+                else f"{shard}|{min(following, len(pages[shard]) - 1)}",
+            }
+
+    class FakeLab:
+        backend = "local"
+        dynamodbstreams = FakeStreams()
+
+    follower = streams.StreamFollower(FakeLab(), "arn")
+    seen = []
+    for _ in range(5):
+        seen += [r["dynamodb"]["SequenceNumber"] for r in follower.poll()]
+    assert seen == ["100", "200", "300"]
+
+
 def test_at_least_waits_for_records_then_explains(lab: Lab) -> None:
     table = fresh_table(lab, "UnitStreamsAtLeast")
     arn = streams.enable_stream(lab, table, "KEYS_ONLY")
@@ -185,3 +224,31 @@ def test_enabling_waits_until_the_stream_is_enabled() -> None:
 
     streams.wait_until_enabled(FakeLab(), "arn")
     assert FakeStreams.calls == 3
+
+
+def test_read_range_stays_in_its_shard(lab: Lab) -> None:
+    """An on-failure message names a shard and a range: other shards' records in between are
+    not part of the batch, although the emulator numbers records across the whole stream."""
+    table = fresh_table(lab, "UnitStreamsRange")
+    arn = streams.enable_stream(lab, table, "KEYS_ONLY")
+    for record_id in range(1, 13):
+        put(lab, table, record_id)
+    by_shard: dict[str, list[str]] = {}
+    for shard in streams.list_shards(lab, arn):
+        iterator = lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in streams.read_shard(lab, iterator)]
+        if numbers:
+            by_shard[shard["ShardId"]] = numbers
+    shard_id, numbers = max(by_shard.items(), key=lambda item: len(item[1]))
+    assert len(numbers) >= 2 and len(by_shard) > 1
+    first, last = numbers[0], numbers[-1]
+    others = [n for s, ns in by_shard.items() if s != shard_id for n in ns]
+    assert any(int(first) < int(n) < int(last) for n in others)  # interleaved numbers
+    got = streams.read_range(lab, arn, shard_id, first, last)
+    assert [r["dynamodb"]["SequenceNumber"] for r in got] == numbers
+    assert [
+        r["dynamodb"]["SequenceNumber"]
+        for r in streams.read_range(lab, arn, shard_id, numbers[1], numbers[1])
+    ] == [numbers[1]]

@@ -49,9 +49,11 @@ def lambda_handler(event, context):
         totals["TotalScore"] += int(image["Score"]["N"])
         totals["GamesPlayed"] += 1
     if event["isFinalInvokeForWindow"] or {write_always}:
+        start = event["window"]["start"]
+        row_key = start if {one_row_per_window} else f"{{start}} {{event['shardId']}}"
         for player, totals in state.items():
-            table.put_item(Item={{"PlayerName": player, "WindowStart": event["window"]["start"],
-                                  **totals}})
+            table.put_item(Item={{"PlayerName": player, "WindowShard": row_key,
+                                  "WindowStart": start, **totals}})
     return {{"state": state}}
 """
 
@@ -84,9 +86,19 @@ def _deploy_replicator(lab: Lab, remove: str = DELETES) -> None:
     )
 
 
-def _deploy_window(lab: Lab, *, count_modify: bool = False, write_always: bool = False) -> None:
+def _deploy_window(
+    lab: Lab,
+    *,
+    count_modify: bool = False,
+    write_always: bool = False,
+    one_row_per_window: bool = False,
+) -> None:
     analytics.create_window_table(lab)
-    code = WINDOW.format(count_modify=count_modify, write_always=write_always)
+    code = WINDOW.format(
+        count_modify=count_modify,
+        write_always=write_always,
+        one_row_per_window=one_row_per_window,
+    )
     functions.deploy_function(
         lab, "window-scores", code, tables=["GameScoresPerWindow"], streams=["GameScoreRecords"]
     )
@@ -241,6 +253,16 @@ def test_counting_corrections_as_games_fails(rep_lab: Lab) -> None:
         checks.window_handler_totals(
             rep_lab, "window-scores", exercise="6.3", table=rep_lab.name("GameScoreRecords")
         )
+
+
+def test_one_row_per_window_for_every_shard_fails_with_the_shard_hint(rep_lab: Lab) -> None:
+    _deploy_window(rep_lab, one_row_per_window=True)
+    with pytest.raises(CheckFailed, match="second shard's row replaced the first") as caught:
+        checks.window_handler_totals(
+            rep_lab, "window-scores", exercise="6.3", table=rep_lab.name("GameScoreRecords")
+        )
+    assert "event['shardId']" in str(caught.value)
+    assert analytics.window_rows(rep_lab) == []
 
 
 def test_writing_before_the_final_invocation_fails(rep_lab: Lab) -> None:

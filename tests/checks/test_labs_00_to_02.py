@@ -163,6 +163,25 @@ def test_errors_in_the_learners_function_are_one_line(lab: Lab, orders: str) -> 
         )
 
 
+def test_a_hash_in_an_attribute_name_needs_a_placeholder_as_on_aws(lab: Lab, orders: str) -> None:
+    def orders_of(customer):  # Customer# written as it is: AWS refuses the expression
+        return lab.dynamodb.query(
+            TableName=orders,
+            KeyConditionExpression="Customer# = :c",
+            ExpressionAttributeValues={":c": {"N": str(customer)}},
+        )
+
+    with pytest.raises(CheckFailed) as caught:
+        lab01.query_by_hash_key(
+            lab, orders, orders_of, exercise="9.7", values=[1], hint="use a placeholder"
+        )
+    assert str(caught.value).count("\n") == 0
+    assert (
+        'orders_of raised ValidationException: Invalid KeyConditionExpression: Syntax error; '
+        'token: "#", near: "Customer# ="'
+    ) in str(caught.value)
+
+
 def test_a_stub_inside_the_function_says_not_done_yet(lab: Lab, orders: str) -> None:
     def orders_of(customer):
         raise ExerciseNotDone("9.7", "query the orders")
@@ -219,13 +238,16 @@ def test_reads_whole_stream_compares_with_the_stream(lab: Lab, capsys) -> None:
     name = lab.name("UnitCheckReadAll")
     tables.delete_table(lab, name)
     tables.create_table(lab, name, hash_key=("RecordID", "N"), stream_view_type="NEW_IMAGE")
-    tables.put_items(lab, name, [{"RecordID": 1}, {"RecordID": 2}])
+    tables.put_items(lab, name, [{"RecordID": n} for n in range(1, 9)])
+    tables.put_items(lab, name, [{"RecordID": 1, "Score": 5}])  # a second record of one key
 
     def read_all(arn):
         return streams.read_records(lab, arn)
 
     lab02.reads_whole_stream(lab, name, read_all, exercise="9.10")
-    assert "all 2 records (INSERT, INSERT)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    shards = streams.list_shards(lab, streams.stream_arn(lab, name))
+    assert "all 9 records (INSERT, " in out and f"from {len(shards)} shard(s)" in out
 
     def read_first_page_twice(arn):
         return read_all(arn)[:1] * 2
@@ -233,11 +255,23 @@ def test_reads_whole_stream_compares_with_the_stream(lab: Lab, capsys) -> None:
     with pytest.raises(CheckFailed, match="appear more than once"):
         lab02.reads_whole_stream(lab, name, read_first_page_twice, exercise="9.10")
 
-    def read_some(arn):
-        return read_all(arn)[:1]
+    def read_first_shard(arn):
+        shard = lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+        iterator = lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        return lab.dynamodbstreams.get_records(ShardIterator=iterator)["Records"]
 
-    with pytest.raises(CheckFailed, match="returned 1 record"):
-        lab02.reads_whole_stream(lab, name, read_some, exercise="9.10")
+    assert len(read_first_shard(streams.stream_arn(lab, name))) < 9  # several shards hold them
+    with pytest.raises(CheckFailed, match="read only the first of the stream's") as caught:
+        lab02.reads_whole_stream(lab, name, read_first_shard, exercise="9.10")
+    assert "every shard" in str(caught.value) and "\n" not in str(caught.value)
+
+    def read_backwards(arn):
+        return list(reversed(read_all(arn)))
+
+    with pytest.raises(CheckFailed, match="RecordID=1 are not in the order they were written"):
+        lab02.reads_whole_stream(lab, name, read_backwards, exercise="9.10")
 
 
 def test_a_reader_that_never_stops_fails_in_time_with_what_to_change(

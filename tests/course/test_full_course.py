@@ -2,10 +2,14 @@
 
 Every solution notebook runs top to bottom, each twice in a row (the second run
 takes the paths of a learner re-running cells), then ``99_cleanup``, all under
-one name prefix. Afterwards the emulator must hold nothing at all (every resource the
-labs create carried the prefix, and cleanup removed it), and the API actions the
-notebooks called must be exactly what the committed participant IAM policy
-allows. ``make policy`` regenerates the policy from this run.
+one name prefix, with the room's permissions boundary set (``LAB_PERMISSIONS_BOUNDARY``)
+as on a shared account. Afterwards the emulator must hold nothing at all (every
+resource the labs create carried the prefix, and cleanup removed it); the API
+actions the notebooks called must be exactly what the committed participant IAM
+policy allows; and the policy, evaluated as IAM does, must allow every call the
+notebooks made with its real resource ARNs and condition keys, while the boundary
+allows every call the functions made. ``make policy`` regenerates the policy, the
+boundary and the record of calls (``tooling/data/lab_requests.json``) from this run.
 """
 
 from __future__ import annotations
@@ -24,9 +28,15 @@ from streamlab.aws.session import connect
 from streamlab.config import load_config
 from streamlab.local import control
 from streamlab.local.app import ACTIONS_PATH
+from streamlab.local.iam.evaluator import Request, evaluate_all
+from streamlab.local.identities import FUNCTION_ACCESS_KEY
 from streamlab.tooling.cleanup import find_resources
 from streamlab.tooling.participant_policy import (
+    BOUNDARY_NAME,
     allowed_actions,
+    boundary_policy,
+    for_participant,
+    normalised_requests,
     participant_policy,
     render,
     with_implied,
@@ -34,7 +44,9 @@ from streamlab.tooling.participant_policy import (
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILE = ROOT / "lab_guide" / "iam" / "participant-policy.json"
+BOUNDARY_FILE = ROOT / "lab_guide" / "iam" / "permissions-boundary.json"
 ACTIONS_FILE = ROOT / "utils" / "streamlab" / "tooling" / "data" / "lab_actions.json"
+REQUESTS_FILE = ROOT / "utils" / "streamlab" / "tooling" / "data" / "lab_requests.json"
 COURSE = [
     "00_setup",
     "01_dynamodb_basics",
@@ -60,9 +72,17 @@ def course_run(state_dir) -> Iterator[dict]:
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     control.start(port)
-    saved = {key: os.environ.get(key) for key in ("LAB_ENDPOINT", "LAB_PREFIX", "LAB_BACKEND")}
+    keys = ("LAB_ENDPOINT", "LAB_PREFIX", "LAB_BACKEND", "LAB_PERMISSIONS_BOUNDARY")
+    saved = {key: os.environ.get(key) for key in keys}
     os.environ.update(LAB_ENDPOINT=endpoint, LAB_PREFIX=PREFIX, LAB_BACKEND="local")
     try:
+        # The instructor's part: the room's boundary exists, and every role must carry it.
+        instructor = connect(load_config({"LAB_ENDPOINT": endpoint, "LAB_PREFIX": ""}))
+        boundary = instructor.iam.create_policy(
+            PolicyName=BOUNDARY_NAME, PolicyDocument=json.dumps(boundary_policy())
+        )["Policy"]["Arn"]
+        os.environ["LAB_PERMISSIONS_BOUNDARY"] = boundary
+        _clear_actions(endpoint)
         # Every lab twice in a row (learners re-run cells: the second run takes the update
         # paths and proves the lab is idempotent), then the cleanup once.
         for path in [p for p in _notebooks()[:-1] for _ in range(2)] + _notebooks()[-1:]:
@@ -74,10 +94,14 @@ def course_run(state_dir) -> Iterator[dict]:
                 resources={"metadata": {"path": str(path.parent)}},
             ).execute()
         with urllib.request.urlopen(endpoint + ACTIONS_PATH, timeout=10) as response:
-            actions = json.loads(response.read())["actions"]
+            record = json.loads(response.read())
         lab = connect(load_config({"LAB_ENDPOINT": endpoint, "LAB_PREFIX": ""}))
         leftovers = [str(resource) for resource in find_resources(lab)]
-        yield {"actions": actions, "leftovers": leftovers}
+        yield {
+            "actions": record["actions"],
+            "requests": record["requests"],
+            "leftovers": leftovers,
+        }
     finally:
         control.stop(port)
         for key, value in saved.items():
@@ -85,6 +109,12 @@ def course_run(state_dir) -> Iterator[dict]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _clear_actions(endpoint: str) -> None:
+    request = urllib.request.Request(endpoint + ACTIONS_PATH, method="DELETE")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 def _free_port() -> int:
@@ -106,10 +136,69 @@ def test_participant_policy_allows_exactly_what_the_labs_call(course_run: dict) 
     if os.environ.get("LAB_WRITE_POLICY") == "1":
         POLICY_FILE.parent.mkdir(parents=True, exist_ok=True)
         POLICY_FILE.write_text(render(generated))
+        BOUNDARY_FILE.write_text(render(boundary_policy()))
         ACTIONS_FILE.write_text(json.dumps({"actions": sorted(called)}, indent=2) + "\n")
+        recorded = normalised_requests(course_run["requests"])
+        REQUESTS_FILE.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     committed = json.loads(POLICY_FILE.read_text())
     missing = with_implied(called) - allowed_actions(committed)
     unused = allowed_actions(committed) - with_implied(called)
     assert not missing, f"the labs call actions the policy lacks (run `make policy`): {missing}"
     assert not unused, f"the policy allows actions no lab uses (run `make policy`): {unused}"
     assert set(json.loads(ACTIONS_FILE.read_text())["actions"]) == called
+
+
+def _authorisations(entry: dict) -> list[Request]:
+    return [Request(a["action"], a["resource"], a["context"]) for a in entry["authorisations"]]
+
+
+def test_the_policy_allows_every_call_of_the_labs_with_its_real_arns_and_conditions(
+    course_run: dict,
+) -> None:
+    """Evaluated as IAM does: each call's actions on its resource ARNs, with its condition
+    keys (the role's boundary, PassRole's service, a mapping's function, the tags)."""
+    policy = for_participant(json.loads(POLICY_FILE.read_text()), PREFIX)
+    calls = [e for e in course_run["requests"] if e["access_key"] == NOTEBOOK_KEY]
+    assert calls, "no calls were recorded from the notebooks"
+    unmapped = sorted({e["call"] for e in calls if not e["mapped"]})
+    assert not unmapped, f"calls without a row in local/iam/requests.py: {unmapped}"
+    denied = []
+    for entry in calls:
+        decision = evaluate_all(_authorisations(entry), [policy])
+        if not decision.allowed:
+            denied.append(f"{entry['call']}: {decision.reason}")
+    assert not denied, "the participant policy denies calls the labs make:\n" + "\n".join(denied)
+
+
+def test_the_boundary_allows_every_call_the_functions_make(course_run: dict) -> None:
+    """A role is at most its boundary: the labs' functions must still do their work."""
+    boundary = json.loads(BOUNDARY_FILE.read_text())
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    calls = [e for e in course_run["requests"] if e["access_key"] == FUNCTION_ACCESS_KEY]
+    assert calls, "no calls were recorded from the functions"
+    unmapped = sorted({e["call"] for e in calls if not e["mapped"]})
+    assert not unmapped, f"calls without a row in local/iam/requests.py: {unmapped}"
+    denied = []
+    for entry in calls:
+        requests = [
+            Request(
+                r.action, r.resource, {**r.context, "aws:PrincipalTag/streamlab:prefix": PREFIX}
+            )
+            for r in _authorisations(entry)
+        ]
+        decision = evaluate_all(requests, [everything], boundary=boundary)
+        if not decision.allowed:
+            denied.append(f"{entry['call']}: {decision.reason}")
+    assert not denied, "the boundary denies calls the functions make:\n" + "\n".join(denied)
+
+
+def test_the_committed_record_of_calls_covers_this_run(course_run: dict) -> None:
+    """tests/tooling evaluates the committed record offline: it must hold every call."""
+    committed = json.loads(REQUESTS_FILE.read_text())
+    current = normalised_requests(course_run["requests"])
+    for caller, entries in current.items():
+        missing = [e for e in entries if e not in committed[caller]]
+        assert not missing, f"{caller} calls missing from {REQUESTS_FILE.name} (run `make policy`)"

@@ -65,3 +65,67 @@ def test_a_functions_own_calls_are_recorded_under_its_own_key(lab: Lab, emulator
     assert ("lambda:InvokeFunction", NOTEBOOK_ACCESS_KEY) in by_key
     assert ("dynamodb:ListTables", FUNCTION_ACCESS_KEY) in by_key
     assert ("dynamodb:ListTables", NOTEBOOK_ACCESS_KEY) not in by_key
+
+
+def _requests(endpoint: str, call: str) -> list[dict]:
+    request = urllib.request.Request(endpoint + ACTIONS_PATH)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        entries = json.loads(response.read())["requests"]
+    return [e for e in entries if e["call"] == call and e["access_key"] == "testing"]
+
+
+def test_each_call_is_recorded_with_its_resource_arns_and_condition_keys(
+    lab: Lab, emulator: str
+) -> None:
+    """Comparing action names is not enough: the record says on what, and under which keys."""
+    from mapping_helpers import function, stream_table, unique
+
+    from streamlab.aws.mappings import connect_stream
+    from streamlab.aws.roles import ensure_execution_role, execution_policy
+
+    _actions(emulator, "DELETE")
+    boundary = lab.iam.create_policy(
+        PolicyName=unique(lab, "boundary"), PolicyDocument=json.dumps(execution_policy(lab, "x"))
+    )["Policy"]["Arn"]
+    name, table = unique(lab, "recorded"), unique(lab, "recorded-table")
+    stream_table(lab, table)
+    policy = execution_policy(lab, name, streams=[table])
+    role_arn, _ = ensure_execution_role(lab, name, policy, boundary=boundary)
+    (created,) = _requests(emulator, "iam:CreateRole")
+    create_role, tag_role = created["authorisations"]
+    assert create_role["resource"] == role_arn
+    assert create_role["context"]["iam:PermissionsBoundary"] == boundary
+    assert tag_role["action"] == "iam:TagRole"
+    assert set(tag_role["context"]["aws:TagKeys"]) == {"streamlab:kit", "streamlab:prefix"}
+    (put,) = _requests(emulator, "iam:PutRolePolicy")
+    assert put["authorisations"][0]["context"] == {"iam:PermissionsBoundary": boundary}
+
+    function(lab, name, role_arn)
+    target = name
+    mapping = connect_stream(lab, table, target)
+    (create,) = _requests(emulator, "lambda:CreateEventSourceMapping")
+    arn = f"arn:aws:lambda:{lab.region}:{lab.account_id}:event-source-mapping:{mapping['UUID']}"
+    function_arn = f"arn:aws:lambda:{lab.region}:{lab.account_id}:function:{target}"
+    by_action = {a["action"]: a for a in create["authorisations"]}
+    assert by_action["lambda:CreateEventSourceMapping"]["resource"] == arn
+    assert by_action["lambda:CreateEventSourceMapping"]["context"]["lambda:FunctionArn"] == (
+        function_arn
+    )
+    assert by_action["lambda:TagResource"]["resource"] == arn
+    lab.lambda_.delete_event_source_mapping(UUID=mapping["UUID"])
+    (deleted,) = _requests(emulator, "lambda:DeleteEventSourceMapping")
+    assert deleted["authorisations"] == [
+        {
+            "action": "lambda:DeleteEventSourceMapping",
+            "resource": arn,
+            "context": {
+                "lambda:FunctionArn": function_arn,
+                "aws:ResourceTag/streamlab:kit": "streamlab",
+                "aws:ResourceTag/streamlab:prefix": lab.prefix,
+            },
+        }
+    ]
+    (passed,) = _requests(emulator, "lambda:CreateFunction")
+    pass_role = [a for a in passed["authorisations"] if a["action"] == "iam:PassRole"]
+    assert pass_role[0]["context"] == {"iam:PassedToService": "lambda.amazonaws.com"}
+    assert all(e["mapped"] for e in _requests(emulator, "dynamodb:CreateTable"))

@@ -171,3 +171,47 @@ def test_the_log_has_one_plain_line_per_request_and_no_hang_up_tracebacks(port: 
     lines = text.splitlines()
     assert any(line.endswith("ms") and " dynamodb:ListTables 200 " in line for line in lines)
     assert any(" dynamodb:DescribeTable 400 " in line for line in lines)
+
+
+def test_an_idle_emulator_stops_itself_and_connect_starts_it_again(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlab.aws.session import connect
+    from streamlab.config import load_config
+
+    monkeypatch.setenv("LAB_EMULATOR_IDLE_SECONDS", "1")
+    first = control.start(port).info["pid"]
+    deadline = time.monotonic() + 30  # watched from outside: a probe would be a request
+    while _running(first) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(first)
+    assert not probe(f"http://127.0.0.1:{port}").is_ours
+    assert not paths.pid_file(port).exists()  # a clean stop, not a crash
+    assert "stopping" in paths.log_file(port).read_text()
+    monkeypatch.setenv("LAB_EMULATOR_IDLE_SECONDS", "0")
+    lab = connect(load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}))
+    assert lab.dynamodb.list_tables()["TableNames"] == []
+    assert probe(f"http://127.0.0.1:{port}").info["pid"] != first
+
+
+def test_a_busy_emulator_does_not_stop(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_EMULATOR_IDLE_SECONDS", "2")
+    pid = control.start(port).info["pid"]
+    for _ in range(12):  # a request every half second, for three times the idle time
+        assert probe(f"http://127.0.0.1:{port}").info["pid"] == pid
+        time.sleep(0.5)
+
+
+def test_a_bad_idle_setting_is_refused_with_what_to_set(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAB_EMULATOR_IDLE_SECONDS", "soon")
+    with pytest.raises(EmulatorError, match="LAB_EMULATOR_IDLE_SECONDS='soon'.*or 0 to never"):
+        control.start(port)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

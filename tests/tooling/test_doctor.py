@@ -80,3 +80,55 @@ def test_simulation_not_allowed_is_reported_not_failed() -> None:
     with sts_stub, iam_stub:
         check = check_permissions(lab, ["dynamodb:ListTables"])
     assert check.ok and "not checked (AccessDenied" in check.detail
+
+
+class _RecordingIam:
+    """An IAM client whose simulation allows everything and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[dict] = []
+
+    def get_paginator(self, name: str) -> _RecordingIam:
+        assert name == "simulate_principal_policy"
+        return self
+
+    def paginate(self, **kwargs):
+        self.asked.append(kwargs)
+        results = [{"EvalActionName": a, "EvalDecision": "allowed"} for a in kwargs["ActionNames"]]
+        return [{"EvaluationResults": results}]
+
+
+def test_each_action_is_simulated_on_its_real_arn_shape_with_its_condition_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tagging a mapping on create is authorised on the mapping's ARN, not a function's."""
+    monkeypatch.delenv("LAB_PERMISSIONS_BOUNDARY", raising=False)
+    sts = SimpleNamespace(
+        get_caller_identity=lambda: {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/a"}
+    )
+    iam = _RecordingIam()
+    lab = SimpleNamespace(sts=sts, iam=iam, prefix="alice-", region="eu-west-1")
+    check = check_permissions(
+        lab, ["lambda:CreateEventSourceMapping", "lambda:CreateFunction", "iam:CreateRole"]
+    )
+    assert check.ok
+    asked = {
+        (action, call["ResourceArns"][0]): {
+            e["ContextKeyName"]: e["ContextKeyValues"] for e in call.get("ContextEntries", [])
+        }
+        for call in iam.asked
+        for action in call["ActionNames"]
+    }
+    mapping = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:event-source-mapping:"
+    function = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:alice-streamlab-check"
+    tag_arns = [arn for action, arn in asked if action == "lambda:TagResource"]
+    assert function in tag_arns and any(arn.startswith(mapping) for arn in tag_arns)
+    (create,) = [(a, r) for a, r in asked if a == "lambda:CreateEventSourceMapping"]
+    assert create[1].startswith(mapping)
+    assert asked[create]["lambda:FunctionArn"] == [function]
+    (role,) = [(a, r) for a, r in asked if a == "iam:CreateRole"]
+    assert asked[role]["iam:PermissionsBoundary"] == [
+        f"arn:aws:iam::{ACCOUNT}:policy/streamlab-participant-boundary"
+    ]
+    (passed,) = [(a, r) for a, r in asked if a == "iam:PassRole"]
+    assert asked[passed]["iam:PassedToService"] == ["lambda.amazonaws.com"]

@@ -77,8 +77,24 @@ def test_snapshot_shows_the_newest_rows(lab: Lab, stream) -> None:
     viewer = StreamViewer(lab, arn, max_rows=2, interval=0.01, headless_steps=1)
     viewer.start()
     snapshot = viewer.snapshot()
-    assert len(snapshot) == 2 and snapshot.caption == "5 record(s) seen, newest 2 shown"
+    shards = len({row for row in viewer._shards})
+    assert shards > 1  # five keys over the stream's shards
+    assert len(snapshot) == 2
+    assert snapshot.caption == f"5 record(s) seen from {shards} shard(s), newest 2 shown"
     assert snapshot.rows[-1][0] == "5"
+
+
+def test_the_viewer_shows_each_records_shard_and_every_shards_records(lab: Lab, stream) -> None:
+    name, arn = stream
+    tables.put_items(lab, name, [{"RecordID": n} for n in range(2, 10)])
+    viewer = StreamViewer(lab, arn, max_rows=20, interval=0.01, headless_steps=1)
+    viewer.start()
+    rows = viewer.snapshot().rows
+    assert len(rows) == 9
+    shards_of = {row[3]: row[1] for row in rows}
+    records = streams.read_records(lab, arn)
+    assert len(shards_of) == 9 and len(set(shards_of.values())) > 1
+    assert len(records) == 9
 
 
 def test_kernel_shutdown_stops_running_viewers(lab: Lab, stream) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from mapping_helpers import (
@@ -27,11 +28,20 @@ from werkzeug.serving import make_server
 
 from streamlab.aws.session import connect
 from streamlab.config import load_config
+from streamlab.local import stream_shards
 from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.local.pollers.poller import FALLBACK_POLL_SECONDS
 from streamlab.local.server import build_app
 
 REGION = "eu-west-1"  # not moto's us-east-1, so the record's awsRegion is checked
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_shard() -> Iterator[None]:
+    """These tests follow batches through one shard; test_shard_delivery covers several."""
+    previous = stream_shards.configure(stream_shards.ShardPolicy(shards=1))
+    yield
+    stream_shards.configure(previous)
 
 
 @pytest.fixture()

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from mapping_helpers import function, role, stream_table, unique, wait_for
 
+from streamlab.aws import streams
 from streamlab.aws.session import Lab
 
 PROBE = "def handler(event, context):\n    return {'probe': 42}\n"
@@ -302,11 +303,10 @@ def test_fault_retry_limit_sends_failed_batches_to_the_queue(lab: Lab, runtime: 
         assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
         assert message["requestContext"]["approximateInvokeCount"] == 3
         assert info["streamArn"] == stream
-        first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
-        failed |= {seq for seq in records if first <= seq <= last}
+        failed |= {seq for seq, record in records.items() if in_batch(info, record, seq)}
     assert queue_messages, "no batch was poisoned: the test proved nothing"
     expected: dict[str, int] = {}
-    for seq, (key, amount) in records.items():
+    for seq, (_shard, key, amount) in records.items():
         if seq not in failed:
             expected[key] = expected.get(key, 0) + amount
     items = scan(lab, totals)
@@ -318,30 +318,35 @@ def poisoned(first_sequence_number: str) -> bool:
     return hashlib.md5(first_sequence_number.encode()).digest()[0] < 52
 
 
-def read_stream(lab: Lab, stream: str) -> dict[int, tuple[str, int]]:
-    """Every record of the stream: sequence number -> (key, amount)."""
-    client = lab.dynamodbstreams
-    shard = client.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = client.get_shard_iterator(
-        StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    result: dict[int, tuple[str, int]] = {}
-    while iterator:
-        page = client.get_records(ShardIterator=iterator, Limit=1000)
-        for record in page["Records"]:
+def read_stream(lab: Lab, stream: str) -> dict[int, tuple[str, str, int]]:
+    """Every record of every shard: sequence number -> (shard id, key, amount)."""
+    result: dict[int, tuple[str, str, int]] = {}
+    for shard in streams.list_shards(lab, stream):
+        iterator = lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in streams.read_shard(lab, iterator):
             image = record["dynamodb"]["NewImage"]
             result[int(record["dynamodb"]["SequenceNumber"])] = (
+                shard["ShardId"],
                 image["id"]["S"],
                 int(image["amount"]["N"]),
             )
-        if not page["Records"]:
-            break
-        iterator = page.get("NextShardIterator")
     return result
 
 
+def in_batch(info: dict, record: tuple[str, str, int], seq: int) -> bool:
+    """Whether a record lies inside an on-failure message's batch (its shard, its range)."""
+    first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    return record[0] == info["shardId"] and first <= seq <= last
+
+
 def checkpointed(
-    lab: Lab, totals: str, records: dict[int, tuple[str, int]], queue: str, messages: list[dict]
+    lab: Lab,
+    totals: str,
+    records: dict[int, tuple[str, str, int]],
+    queue: str,
+    messages: list[dict],
 ) -> bool:
     """True once every record is either applied or inside a reported batch."""
     while True:
@@ -354,10 +359,8 @@ def checkpointed(
     reported = {
         seq
         for m in messages
-        for seq in records
-        if int(m["DDBStreamBatchInfo"]["startSequenceNumber"])
-        <= seq
-        <= int(m["DDBStreamBatchInfo"]["endSequenceNumber"])
+        for seq, record in records.items()
+        if in_batch(m["DDBStreamBatchInfo"], record, seq)
     }
     applied = sum(item.get("applied", 0) for item in scan(lab, totals).values())
     return applied + len(reported) >= len(records)

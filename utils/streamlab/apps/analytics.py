@@ -4,7 +4,11 @@ With ``TumblingWindowInSeconds`` a mapping cuts the stream into windows aligned
 to the clock (a 60 s window runs from :00 to :59); the function carries its
 running totals in ``state`` from one invocation to the next and, when the window
 has ended, is called once more with ``isFinalInvokeForWindow`` to publish them.
-Lab 06's function writes one row per player and window to ``GameScoresPerWindow``.
+Lab 06's function writes one row per player, window and shard to
+``GameScoresPerWindow``: each shard of a stream has its own windows (and its own
+final invocation), so a row keyed by player and window alone would be replaced
+by the next shard's. The range key ``WindowShard`` is the window start and the
+shard id; ``window_rows`` sums a window's rows across shards.
 These helpers create that table, start a burst of games at the beginning of a
 window (so a lab knows which window its games fall in), wait with a bound for
 the window's rows, compare them with totals computed from the games, and draw
@@ -27,6 +31,7 @@ from streamlab.errors import LabError
 
 WINDOW_TABLE = "GameScoresPerWindow"
 WINDOW_FIELDS = ("TotalScore", "GamesPlayed")
+WINDOW_KEY = "WindowShard"  # the range key: f"{window start} {shard id}"
 MAX_WINDOW_SECONDS = 900  # TumblingWindowInSeconds' upper limit
 _BAR_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1")
 
@@ -35,29 +40,64 @@ def window_table_name(lab: Lab) -> str:
     return lab.name(WINDOW_TABLE)
 
 
+def window_row_key(window_start: str, shard_id: str) -> str:
+    """The range key of one shard's row for a window: ``2015-10-08T17:00:00Z shardId-...``."""
+    return f"{window_start} {shard_id}"
+
+
+KEY_SCHEMA = [
+    {"AttributeName": "PlayerName", "KeyType": "HASH"},
+    {"AttributeName": WINDOW_KEY, "KeyType": "RANGE"},
+]
+
+
 def create_window_table(lab: Lab) -> str:
-    """``GameScoresPerWindow``: hash key PlayerName, range key WindowStart; on-demand, tagged."""
+    """``GameScoresPerWindow``: hash key PlayerName, range key WindowShard; on-demand, tagged.
+
+    A table an earlier version of the lab made with another key is replaced (it
+    holds only results, which the lab writes again).
+    """
     name = window_table_name(lab)
     client = lab.dynamodb
+    config = {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
+    try:
+        existing = client.describe_table(TableName=name)["Table"]
+    except client.exceptions.ResourceNotFoundException:
+        existing = None
+    if existing is not None and existing.get("KeySchema") != KEY_SCHEMA:
+        client.delete_table(TableName=name)
+        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=config)
     try:
         client.create_table(
             TableName=name,
             AttributeDefinitions=[
                 {"AttributeName": "PlayerName", "AttributeType": "S"},
-                {"AttributeName": "WindowStart", "AttributeType": "S"},
+                {"AttributeName": WINDOW_KEY, "AttributeType": "S"},
             ],
-            KeySchema=[
-                {"AttributeName": "PlayerName", "KeyType": "HASH"},
-                {"AttributeName": "WindowStart", "KeyType": "RANGE"},
-            ],
+            KeySchema=KEY_SCHEMA,
             BillingMode="PAY_PER_REQUEST",
             Tags=prefix_tag_list(lab.prefix),
         )
     except client.exceptions.ResourceInUseException:
         pass  # it exists already: keep it
-    config = {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=config)
     return name
+
+
+def delete_window_rows(lab: Lab, starts: Sequence[str]) -> int:
+    """Delete every shard's rows of the windows starting at ``starts``; return how many went."""
+    name = window_table_name(lab)
+    wanted = set(starts)
+    deleted = 0
+    for page in lab.dynamodb.get_paginator("scan").paginate(TableName=name, ConsistentRead=True):
+        for item in page["Items"]:
+            if item.get("WindowStart", {}).get("S") in wanted:
+                lab.dynamodb.delete_item(
+                    TableName=name,
+                    Key={"PlayerName": item["PlayerName"], WINDOW_KEY: item[WINDOW_KEY]},
+                )
+                deleted += 1
+    return deleted
 
 
 # -- the clock ---------------------------------------------------------------------------
@@ -119,25 +159,31 @@ def expected_window_totals(games: Iterable[Mapping[str, Any]]) -> dict[str, dict
 
 
 def window_rows(lab: Lab, starts: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The results table as plain rows sorted by window then player (only ``starts`` if given)."""
+    """The results as plain rows, one per window and player, summed over the stream's shards,
+    sorted by window then player (only ``starts`` if given). ``Shards`` says how many
+    shards' rows each sum holds."""
     name = window_table_name(lab)
-    rows: list[dict[str, Any]] = []
+    sums: dict[tuple[str, str], dict[str, Any]] = {}
     try:
         for page in lab.dynamodb.get_paginator("scan").paginate(
             TableName=name, ConsistentRead=True
         ):
             for item in page["Items"]:
-                row: dict[str, Any] = {
-                    "WindowStart": item["WindowStart"]["S"],
-                    "PlayerName": item["PlayerName"]["S"],
-                }
+                start = item.get("WindowStart", {}).get("S") or item[WINDOW_KEY]["S"].split()[0]
+                player = item["PlayerName"]["S"]
+                row = sums.setdefault(
+                    (start, player),
+                    {"WindowStart": start, "PlayerName": player, "Shards": 0,
+                     **dict.fromkeys(WINDOW_FIELDS, 0)},
+                )
+                row["Shards"] += 1
                 for name_ in WINDOW_FIELDS:
-                    row[name_] = int(item[name_]["N"]) if name_ in item else 0
-                rows.append(row)
+                    row[name_] += int(item[name_]["N"]) if name_ in item else 0
     except lab.dynamodb.exceptions.ResourceNotFoundException:
         raise LabError(
             f"Table {name} does not exist: run create_window_table(lab) first."
         ) from None
+    rows = list(sums.values())
     if starts is not None:
         wanted = set(starts)
         rows = [row for row in rows if row["WindowStart"] in wanted]

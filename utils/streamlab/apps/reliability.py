@@ -236,11 +236,21 @@ def _mapping_state(lab: Lab, function: str) -> str | None:
 
 
 def stream_records(lab: Lab, table: str = GAMES) -> list[dict[str, Any]]:
-    """Every record of the table's stream, oldest first."""
+    """Every record of the table's stream, oldest first.
+
+    A stream is read shard by shard, so the records of different shards are
+    merged by creation time (then sequence number, the order within a shard).
+    """
     arn = streams.stream_arn(lab, lab.name(table))
     if arn is None:
         raise LabError(f"{lab.name(table)} has no stream: run the setup cell at the top.")
-    return streams.read_records(lab, arn)
+    return sorted(
+        streams.read_records(lab, arn),
+        key=lambda r: (
+            _epoch(r["dynamodb"]["ApproximateCreationDateTime"]),
+            int(r["dynamodb"]["SequenceNumber"]),
+        ),
+    )
 
 
 def _epoch(value: Any) -> float:
@@ -277,9 +287,10 @@ def backlog_sample(lab: Lab, mapping_uuid: str, started: float) -> BacklogSample
     """
     records = stream_records(lab)
     marked = {item["EventID"] for item in tables.scan_all(lab, lab.name(EVENTS))}
-    waiting = [r for r in records if r["eventID"] not in marked]
+    waiting = [_epoch(r["dynamodb"]["ApproximateCreationDateTime"]) for r in records
+               if r["eventID"] not in marked]
     now = time.time()
-    age = now - _epoch(waiting[0]["dynamodb"]["ApproximateCreationDateTime"]) if waiting else 0.0
+    age = now - min(waiting) if waiting else 0.0
     written = len(tables.scan_all(lab, lab.name(GAMES)))
     counted = sum(row["GamesPlayed"] for row in totals(lab).values())
     result = lab.lambda_.get_event_source_mapping(UUID=mapping_uuid).get(
@@ -346,15 +357,15 @@ def wait_for_failures(
 
 
 def records_of(lab: Lab, info: dict[str, Any]) -> list[dict[str, Any]]:
-    """The stream records a DDBStreamBatchInfo describes (read back with GetRecords)."""
-    records = streams.read_records(
+    """The stream records a DDBStreamBatchInfo describes: in its shard, from its first
+    sequence number to its last (read back with GetRecords)."""
+    return streams.read_range(
         lab,
         info["streamArn"],
-        position="AT_SEQUENCE_NUMBER",
-        sequence_number=info["startSequenceNumber"],
+        info["shardId"],
+        info["startSequenceNumber"],
+        info["endSequenceNumber"],
     )
-    end = int(info["endSequenceNumber"])
-    return [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= end]
 
 
 def show_failures(lab: Lab, queue_url: str, timeout: float | None = None) -> list[FailedBatch]:

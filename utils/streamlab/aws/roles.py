@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import botocore.exceptions
+
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tags
 from streamlab.errors import ConfigError, LabError
@@ -24,6 +26,9 @@ POLICY_VERSION = "2012-10-17"
 LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
 EXECUTION_POLICY_NAME = "streamlab-execution"
 BOUNDARY_VARIABLE = "LAB_PERMISSIONS_BOUNDARY"
+#: The boundary's name in lab_guide/instructor.md (the instructor may choose another).
+ROOM_BOUNDARY_NAME = "streamlab-participant-boundary"
+_DENIED = ("AccessDenied", "AccessDeniedException")
 MAX_ROLE_NAME = 64
 
 #: Item-level access to a table the function reads and writes (and its indexes).
@@ -206,6 +211,38 @@ def ensure_execution_role(
     policy in that cell (a permission removed from the cell is removed from
     the role).
     """
+    try:
+        return _ensure_execution_role(lab, function_name, policy, boundary)
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _DENIED:
+            raise _boundary_error(lab, role_name_for(function_name), boundary) from None
+        raise
+
+
+def _boundary_error(lab: Lab, role_name: str, boundary: str | None) -> LabError:
+    """IAM refused a role change: on a workshop account that means the boundary is missing
+    (the participant policy allows roles only with the room's boundary) or is not the room's."""
+    if boundary is None:
+        try:
+            account = lab.account_id
+        except Exception:  # the hint still helps without the account number
+            account = "ACCOUNT"
+        return LabError(
+            f"IAM denied creating or changing the role {role_name}: this account allows lab roles "
+            f"only with the room's permissions boundary; set {BOUNDARY_VARIABLE}="
+            f"arn:aws:iam::{account}:policy/{ROOM_BOUNDARY_NAME} (or the ARN your instructor "
+            f"gives; in a notebook: %env {BOUNDARY_VARIABLE}=...) and run the cell again."
+        )
+    return LabError(
+        f"IAM denied creating or changing the role {role_name} with the boundary {boundary}: "
+        f"check that {BOUNDARY_VARIABLE} is the room's boundary and that your participant "
+        f"policy is attached for your prefix {lab.prefix!r} (ask your instructor)."
+    )
+
+
+def _ensure_execution_role(
+    lab: Lab, function_name: str, policy: Mapping[str, Any], boundary: str | None
+) -> tuple[str, str]:
     iam = lab.iam
     name = role_name_for(function_name)
     trust = json.dumps(trust_policy())

@@ -240,6 +240,32 @@ def _read_once(
     return records
 
 
+def read_range(
+    lab: Lab, arn: str, shard_id: str, first: str | int, last: str | int
+) -> list[dict[str, Any]]:
+    """The records of one shard numbered ``first`` to ``last`` (what an on-failure message's
+    ``DDBStreamBatchInfo`` describes). Sequence numbers order records within a shard only."""
+    iterator: str | None = lab.dynamodbstreams.get_shard_iterator(
+        StreamArn=arn,
+        ShardId=shard_id,
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=str(first),
+    )["ShardIterator"]
+    end = int(last)
+    records: list[dict[str, Any]] = []
+    empty = 0
+    max_empty = 3 if lab.backend == "aws" else 1
+    while iterator and empty < max_empty:
+        page = lab.dynamodbstreams.get_records(ShardIterator=iterator)
+        for record in page.get("Records", []):
+            if int(record["dynamodb"]["SequenceNumber"]) > end:
+                return records
+            records.append(record)
+        empty = 0 if page.get("Records") else empty + 1
+        iterator = page.get("NextShardIterator")
+    return records
+
+
 # -- for people ----------------------------------------------------------------------
 
 _MISSING = object()
@@ -332,7 +358,9 @@ class StreamFollower:
 
     It keeps one iterator per shard, picks up shards that appear later (from
     TRIM_HORIZON, so none of their records are missed) and drops shards that
-    have ended. The live stream viewer polls with it.
+    have ended. A child shard is read only once its parent has ended, so one
+    item's records come in order across a rollover. The live stream viewer
+    polls with it.
     """
 
     def __init__(self, lab: Lab, arn: str, *, position: str = "TRIM_HORIZON") -> None:
@@ -341,7 +369,8 @@ class StreamFollower:
         self.lab = lab
         self.arn = arn
         self.position = position
-        self._iterators: dict[str, str | None] = {}
+        self._iterators: dict[str, str | None] = {}  # None: the shard has ended
+        self._parents: dict[str, str | None] = {}
         self._started = False
 
     def _discover(self) -> None:
@@ -350,19 +379,33 @@ class StreamFollower:
             if shard_id in self._iterators:
                 continue
             kind = self.position if not self._started else "TRIM_HORIZON"
+            self._parents[shard_id] = shard.get("ParentShardId")
             self._iterators[shard_id] = self.lab.dynamodbstreams.get_shard_iterator(
                 StreamArn=self.arn, ShardId=shard_id, ShardIteratorType=kind
             )["ShardIterator"]
         self._started = True
 
-    def poll(self) -> list[dict[str, Any]]:
-        """The records that arrived since the last poll, in shard order."""
+    def _waiting_for_parent(self, shard_id: str) -> bool:
+        parent = self._parents.get(shard_id)
+        return parent is not None and self._iterators.get(parent) is not None
+
+    @property
+    def shard_ids(self) -> list[str]:
+        """Every shard seen so far, in the order found (parents before their children)."""
+        return list(self._iterators)
+
+    def poll_by_shard(self) -> list[tuple[str, dict[str, Any]]]:
+        """Like ``poll``, each record with the id of the shard it came from."""
         self._discover()
-        records: list[dict[str, Any]] = []
+        records: list[tuple[str, dict[str, Any]]] = []
         for shard_id, iterator in list(self._iterators.items()):
-            if iterator is None:
+            if iterator is None or self._waiting_for_parent(shard_id):
                 continue
             response = self.lab.dynamodbstreams.get_records(ShardIterator=iterator)
-            records.extend(response.get("Records", []))
+            records.extend((shard_id, record) for record in response.get("Records", []))
             self._iterators[shard_id] = response.get("NextShardIterator")
         return records
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The records that arrived since the last poll, shard by shard, parents first."""
+        return [record for _shard, record in self.poll_by_shard()]

@@ -42,14 +42,54 @@ NEVER_STOPS = (
 )
 
 
+EVERY_SHARD_HINT = (
+    "loop over every shard of describe_stream(...)['StreamDescription']['Shards'] "
+    "(parents before children), not just the first."
+)
+PARENTS_FIRST_HINT = (
+    "read a shard's ParentShardId before the shard itself: a key's older records are in the parent."
+)
+
+
+def _records_by_shard(lab: Lab, arn: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every record (shard by shard, parents first) and the shard of each sequence number."""
+    records: list[dict[str, Any]] = []
+    shard_of: dict[str, str] = {}
+    for shard in streams.list_shards(lab, arn):
+        iterator = lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in streams.read_shard(lab, iterator, max_empty_reads=3):
+            records.append(record)
+            shard_of[record["dynamodb"]["SequenceNumber"]] = shard["ShardId"]
+    return records, shard_of
+
+
+def _out_of_order_key(records: Sequence[Mapping[str, Any]]) -> str | None:
+    """A key whose records are not in sequence-number order, if any (shown plainly)."""
+    last: dict[str, int] = {}
+    for record in records:
+        keys = record["dynamodb"].get("Keys", {})
+        key = ", ".join(
+            f"{name}={tables.format_value(value)}"
+            for name, value in (tables.to_plain(keys) or {}).items()
+        )
+        number = int(record["dynamodb"]["SequenceNumber"])
+        if number < last.get(key, -1):
+            return key
+        last[key] = number
+    return None
+
+
 def reads_whole_stream(
     lab: Lab, table: str, function: Callable[[str], Any], *, exercise: str, hint: str = ""
 ) -> None:
-    """``function(stream_arn)`` returns every record of every shard, each once."""
+    """``function(stream_arn)`` returns every record of every shard, each once, each key's
+    records in order (parents before children)."""
     arn = streams.stream_arn(lab, table)
     if arn is None:
         fail(exercise, f"table {table!r} has no stream.", "run the cells above this exercise.")
-    expected = streams.read_records(lab, arn)
+    expected, shard_of = _records_by_shard(lab, arn)
     records = call_learner(
         exercise, function, arn, hint=hint, seconds=READER_SECONDS, too_slow=NEVER_STOPS
     )
@@ -68,6 +108,7 @@ def reads_whole_stream(
             "extend your list with page['Records'] from each get_records call.",
         )
     wanted = [record["dynamodb"]["SequenceNumber"] for record in expected]
+    shard_count = len(streams.list_shards(lab, arn))
     if len(got) != len(set(got)):
         fail(
             exercise,
@@ -75,13 +116,33 @@ def reads_whole_stream(
             "follow NextShardIterator instead of asking for a new TRIM_HORIZON iterator.",
         )
     if sorted(got) != sorted(wanted):
+        missing_shards = {shard_of[n] for n in wanted} - {shard_of.get(n) for n in got}
+        first = streams.list_shards(lab, arn)[0]["ShardId"] if shard_count else None
+        in_first = {n for n in wanted if shard_of[n] == first}
+        if set(got) == in_first and shard_count > 1:
+            fail(
+                exercise,
+                f"your function returned {len(got)} of the {len(wanted)} records: it read only "
+                f"the first of the stream's {shard_count} shards.",
+                EVERY_SHARD_HINT,
+            )
+        if set(got) < set(wanted) and missing_shards:
+            fail(
+                exercise,
+                f"your function returned {len(got)} of the {len(wanted)} records: "
+                f"{len(missing_shards)} of the stream's {shard_count} shards were not read.",
+                EVERY_SHARD_HINT,
+            )
         fail(
             exercise,
             f"your function returned {len(got)} record(s); the stream holds {len(wanted)}.",
             hint,
         )
+    key = _out_of_order_key(records)
+    if key is not None:
+        fail(exercise, f"the records of {key} are not in the order they were written.",
+             PARENTS_FIRST_HINT)
     events = ", ".join(record["eventName"] for record in expected)
-    shard_count = len(streams.list_shards(lab, arn))
     passed(exercise, f"all {len(wanted)} records ({events}) from {shard_count} shard(s)")
 
 

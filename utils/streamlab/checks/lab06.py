@@ -229,14 +229,17 @@ def replica_converges(
 # -- 6.3 the window aggregates --------------------------------------------------------------
 
 
+CHECK_SHARDS = ("shardId-00000001444323600000-0000000a", "shardId-00000001444323600001-0000000b")
+
+
 def _window_event(
-    lab: Lab, table: str, records: list, state: Any, *, final: bool
+    lab: Lab, table: str, records: list, state: Any, *, final: bool, shard: str = CHECK_SHARDS[0]
 ) -> dict[str, Any]:
     return {
         "Records": records,
         "window": dict(CHECK_WINDOW),
         "state": state,
-        "shardId": "shardId-00000000000000000000-00000000",
+        "shardId": shard,
         "eventSourceARN": f"arn:aws:dynamodb:{lab.region}:{lab.account_id}:table/{table}"
         "/stream/2015-10-08T17:00:00.000",
         "isFinalInvokeForWindow": final,
@@ -244,22 +247,25 @@ def _window_event(
     }
 
 
-def _delete_check_rows(lab: Lab, players: list[str]) -> None:
-    for player in players:
-        lab.dynamodb.delete_item(
-            TableName=analytics.window_table_name(lab),
-            Key={"PlayerName": {"S": player}, "WindowStart": {"S": CHECK_WINDOW["start"]}},
-        )
+def _delete_check_rows(lab: Lab) -> None:
+    analytics.delete_window_rows(lab, [CHECK_WINDOW["start"]])
+
+
+SHARD_KEY_HINT = (
+    "each shard has its own window and final invocation: put "
+    "WindowShard=f\"{start} {event['shardId']}\" so one shard's row does not replace "
+    "another's."
+)
 
 
 def window_handler_totals(
     lab: Lab, name: str, *, exercise: str, table: str, hint: str = ""
 ) -> None:
-    """Two invocations carry the state, a MODIFY is ignored, the final one writes the totals."""
+    """Two invocations carry the state, a MODIFY is ignored, the final one writes the totals;
+    a second shard's window, with its own final invocation, adds to the same window's rows."""
     require_function(lab, name, exercise=exercise)
     function_name = lab.name(name)
-    players = ["Alice", "Bob"]
-    _delete_check_rows(lab, players)
+    _delete_check_rows(lab)
 
     def insert(n: int, player: str, score: int) -> dict[str, Any]:
         key = {"RecordID": {"S": f"check-window-{n}"}}
@@ -281,32 +287,40 @@ def window_handler_totals(
         old_image=_game("check-window-1", "Alice", 100),
         sequence=3,
     )
-    batches = [
-        [insert(1, "Alice", 100), insert(2, "Bob", 50), correction],
-        [insert(4, "Alice", 25)],
-    ]
-    state: Any = {}
-    for batch in batches:
-        payload = _invoke_checked(
-            lab, function_name, _window_event(lab, table, batch, state, final=False), exercise, hint
-        )
-        if not isinstance(payload, dict) or not isinstance(payload.get("state"), dict):
-            fail(exercise, f"the handler returned {payload!r}, not {{'state': {{...}}}}.", hint)
-        state = payload["state"]
-        if analytics.window_rows(lab, [CHECK_WINDOW["start"]]):
-            _delete_check_rows(lab, players)
-            fail(exercise, "the handler wrote rows before the window's final invocation.", hint)
-    final_event = _window_event(lab, table, [], state, final=True)
-    _invoke_checked(lab, function_name, final_event, exercise, hint)
+    shards = {
+        CHECK_SHARDS[0]: [
+            [insert(1, "Alice", 100), insert(2, "Bob", 50), correction],
+            [insert(4, "Alice", 25)],
+        ],
+        CHECK_SHARDS[1]: [[insert(5, "Alice", 10)]],
+    }
+    for shard, batches in shards.items():
+        state: Any = {}
+        for batch in batches:
+            event = _window_event(lab, table, batch, state, final=False, shard=shard)
+            payload = _invoke_checked(lab, function_name, event, exercise, hint)
+            if not isinstance(payload, dict) or not isinstance(payload.get("state"), dict):
+                fail(exercise, f"the handler returned {payload!r}, not {{'state': {{...}}}}.", hint)
+            state = payload["state"]
+            if analytics.window_rows(lab, [CHECK_WINDOW["start"]]) and shard == CHECK_SHARDS[0]:
+                _delete_check_rows(lab)
+                fail(exercise, "the handler wrote rows before the window's final invocation.", hint)
+        final_event = _window_event(lab, table, [], state, final=True, shard=shard)
+        _invoke_checked(lab, function_name, final_event, exercise, hint)
     expected = {
-        "Alice": {"TotalScore": 125, "GamesPlayed": 2},
+        "Alice": {"TotalScore": 135, "GamesPlayed": 3},
         "Bob": {"TotalScore": 50, "GamesPlayed": 1},
     }
-    result = analytics.WindowResult(
-        {CHECK_WINDOW["start"]: expected}, analytics.window_rows(lab, [CHECK_WINDOW["start"]])
-    )
-    _delete_check_rows(lab, players)
+    rows = analytics.window_rows(lab, [CHECK_WINDOW["start"]])
+    result = analytics.WindowResult({CHECK_WINDOW["start"]: expected}, rows)
+    _delete_check_rows(lab)
     if not result.ok:
+        one_shard_only = {
+            "Alice": {"TotalScore": 10, "GamesPlayed": 1},
+            "Bob": {"TotalScore": 50, "GamesPlayed": 1},
+        }
+        if result.actual().get(CHECK_WINDOW["start"]) == one_shard_only:
+            fail(exercise, "the second shard's row replaced the first shard's.", SHARD_KEY_HINT)
         fail(
             exercise,
             result.differences()[0].replace("window 1", "the final invocation") + ".",
@@ -315,7 +329,7 @@ def window_handler_totals(
     passed(
         exercise,
         f"{function_name} carried its state across 2 batches, ignored a MODIFY and "
-        "wrote each player's window totals on the final invocation",
+        "wrote each player's window totals on the final invocation, one row per shard",
     )
 
 

@@ -6,18 +6,29 @@ which is how the participant policy for shared AWS accounts is generated and
 checked. Recognition works from the wire alone: the SigV4 credential scope
 names the service, and the JSON target header, the query ``Action`` or the REST
 method and path (matched against botocore's own service models) name the action.
+
+Each call also keeps its parameters, and the log records, per access key, what
+IAM authorises for it (``local.iam.requests``: actions, resource ARNs and
+condition keys), so the participant policy is checked against the real ARNs of
+every call, not against action names alone.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 from urllib.parse import parse_qs
 
 import botocore.session
+
+from .iam.evaluator import Request
+from .iam.requests import Authorisations
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # API operation names that IAM spells differently.
@@ -40,6 +51,8 @@ class Action:
     operation: str  # API operation, e.g. "GetRecords"
     access_key: str
     region: str
+    # The call's parameters (JSON body, query or form fields, REST path fields).
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def iam_action(self) -> str:
@@ -53,6 +66,7 @@ class _RestRoute:
     pattern: re.Pattern
     query_keys: frozenset
     literal_length: int
+    names: tuple[str, ...] = ()
 
 
 @cache
@@ -63,6 +77,7 @@ def _rest_routes(service: str) -> list[_RestRoute]:
         http = model.operation_model(name).http
         path, _, query = http["requestUri"].partition("?")
         regex = ""
+        names = tuple(n.strip("{}+") for n in re.findall(r"\{[^}]+\}", path))
         for piece in re.split(r"(\{[^}]+\})", path.rstrip("/") or "/"):
             if piece.startswith("{"):
                 regex += "(.+)" if piece.endswith("+}") else "([^/]+)"
@@ -70,16 +85,39 @@ def _rest_routes(service: str) -> list[_RestRoute]:
                 regex += re.escape(piece)
         keys = frozenset(k.split("=")[0] for k in query.split("&") if k)
         literal = len(re.sub(r"\{[^}]+\}", "", path)) + len(keys)
-        routes.append(_RestRoute(name, http["method"], re.compile(regex + "/?$"), keys, literal))
+        routes.append(
+            _RestRoute(name, http["method"], re.compile(regex + "/?$"), keys, literal, names)
+        )
     return sorted(routes, key=lambda route: -route.literal_length)
 
 
-def _rest_operation(service: str, method: str, path: str, query: str) -> str | None:
+def _rest_match(
+    service: str, method: str, path: str, query: str
+) -> tuple[str, dict[str, str]] | None:
+    """The REST operation and its path fields (``{FunctionName}`` ...), or None."""
     query_keys = set(parse_qs(query, keep_blank_values=True))
     for route in _rest_routes(service):
-        if route.method == method and route.pattern.match(path) and route.query_keys <= query_keys:
-            return route.operation
+        match = route.pattern.match(path) if route.method == method else None
+        if match and route.query_keys <= query_keys:
+            return route.operation, dict(zip(route.names, match.groups(), strict=False))
     return None
+
+
+def _rest_operation(service: str, method: str, path: str, query: str) -> str | None:
+    found = _rest_match(service, method, path, query)
+    return found[0] if found else None
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _fields(text: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
 def identify(environ: dict, body: bytes) -> Action | None:
@@ -90,35 +128,59 @@ def identify(environ: dict, body: bytes) -> Action | None:
     access_key, region, signing_name = match.groups()
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
-        return Action(signing_name, target.rsplit(".", 1)[-1], access_key, region)
+        operation = target.rsplit(".", 1)[-1]
+        return Action(signing_name, operation, access_key, region, _json(body))
     if environ.get("REQUEST_METHOD") == "POST" and b"Action=" in body[:4096]:
-        operation = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
-        return Action(signing_name, operation, access_key, region) if operation else None
+        params = _fields(body.decode("utf-8", "replace"))
+        operation = params.get("Action", "")
+        return Action(signing_name, operation, access_key, region, params) if operation else None
+    query = environ.get("QUERY_STRING", "")
     for service in _SERVICES_BY_SIGNING_NAME.get(signing_name, (signing_name,)):
         try:
-            operation = _rest_operation(
-                service,
-                environ.get("REQUEST_METHOD", "GET"),
-                environ.get("PATH_INFO", "/"),
-                environ.get("QUERY_STRING", ""),
+            found = _rest_match(
+                service, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"), query
             )
         except botocore.exceptions.UnknownServiceError:
             return None
-        if operation:
-            return Action(signing_name, operation, access_key, region)
+        if found:
+            operation, path_fields = found
+            params = {**_fields(query), **_json(body), **path_fields}
+            return Action(signing_name, operation, access_key, region, params)
     return None
 
 
+def request_record(request: Request) -> dict[str, Any]:
+    """One authorisation as plain JSON: action, resource ARN and condition keys."""
+    return {
+        "action": request.action,
+        "resource": request.resource,
+        "context": dict(request.context),
+    }
+
+
 class ActionLog:
-    """A thread-safe tally of the actions served, by IAM action and access key."""
+    """A thread-safe tally of the actions served, by IAM action and access key, and of
+    what IAM authorises for each distinct call (its resource ARNs and condition keys)."""
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._requests: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
 
-    def record(self, action: Action) -> None:
+    def record(self, action: Action, authorisations: Authorisations | None = None) -> None:
+        entry = None
+        if authorisations is not None:
+            entry = json.dumps(
+                {
+                    "mapped": authorisations.mapped,
+                    "authorisations": [request_record(r) for r in authorisations.requests],
+                },
+                sort_keys=True,
+            )
         with self._lock:
             self._counts[(action.iam_action, action.access_key)] += 1
+            if entry is not None:
+                self._requests[(action.access_key, action.iam_action, entry)] += 1
 
     def snapshot(self) -> list[dict]:
         with self._lock:
@@ -127,6 +189,16 @@ class ActionLog:
             {"action": action, "access_key": key, "count": count} for (action, key), count in items
         ]
 
+    def requests(self) -> list[dict]:
+        """Each distinct call once per access key: the IAM action and its authorisations."""
+        with self._lock:
+            items = sorted(self._requests.items())
+        return [
+            {"access_key": key, "call": action, "count": count, **json.loads(entry)}
+            for (key, action, entry), count in items
+        ]
+
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._requests.clear()

@@ -21,12 +21,15 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
-from .actions import ActionLog, identify
+from .actions import Action, ActionLog, identify
 from .health import HEALTH_PATH, SERVICE_NAME
+from .iam.moto_state import ACCOUNT_ID, MotoState
+from .iam.requests import NEEDS_RESPONSE, Call, authorisations
 from .request_log import log as request_log
 from .request_log import request_line
 
 ACTIONS_PATH = "/_streamlab/actions"
+ACTION_KEY = "streamlab.action"  # the recognised ``actions.Action`` of a request, in its environ
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -49,18 +52,37 @@ class EmulatorApp:
         self.host = host
         self.port = port
         self.started_at = time.time()
+        self.last_request = time.monotonic()  # for stopping when nobody uses the emulator
         self.moto_lock = threading.RLock()
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.action_log = ActionLog()
+        self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
+        self.account_state = MotoState(self.moto_lock)
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def add_interceptor(self, interceptor: Interceptor) -> None:
-        self.interceptors.append(interceptor)
+    def add_interceptor(self, interceptor: Interceptor, *, first: bool = False) -> None:
+        """Add ``interceptor`` after the others (or ahead of them: a profile sees calls first)."""
+        if first:
+            self.interceptors.insert(0, interceptor)
+        else:
+            self.interceptors.append(interceptor)
+
+    def forwarder(self, after: Interceptor) -> Callable[[WSGIEnviron, StartResponse], Iterable]:
+        """Answer as if ``after`` had declined: the interceptors behind it, then moto."""
+
+        def forward(environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+            rest = self.interceptors[self.interceptors.index(after) + 1 :]
+            for interceptor in rest:
+                if interceptor.matches(environ):
+                    return interceptor.handle(Request(environ))(environ, start_response)
+            return self.call_moto(environ, start_response)
+
+        return forward
 
     def health(self) -> dict[str, Any]:
         return {
@@ -70,6 +92,7 @@ class EmulatorApp:
             "host": self.host,
             "port": self.port,
             "uptime_seconds": round(time.time() - self.started_at, 1),
+            "profile": self.profile.describe() if self.profile is not None else {"name": "local"},
         }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
@@ -94,35 +117,82 @@ class EmulatorApp:
             )
 
     def _dispatch(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        self.last_request = time.monotonic()
         if environ.get("PATH_INFO") == HEALTH_PATH:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, start_response)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, start_response)
-        self._record_action(environ)
+        action = self._identify(environ)
+        if action is not None:
+            self.account_state.remember(
+                action.service, action.operation, action.params, action.region
+            )
         for interceptor in self.interceptors:
             if interceptor.matches(environ):
-                return interceptor.handle(Request(environ))(environ, start_response)
-        return self.call_moto(environ, start_response)
+                response = interceptor.handle(Request(environ))
+                if action is not None:
+                    answer = b""
+                    if (action.service, action.operation) in NEEDS_RESPONSE:
+                        answer = response.get_data()
+                    self._record(action, response.status_code, answer)
+                return response(environ, start_response)
+        if action is None:
+            return self.call_moto(environ, start_response)
+        status: list[int] = []
 
-    def _record_action(self, environ: WSGIEnviron) -> None:
-        """Tally the request's IAM action; the body is buffered so moto can still read it."""
+        def recording_start_response(code: str, headers: list, exc_info: Any = None) -> Any:
+            status.append(int(code.split(" ", 1)[0]))
+            return start_response(code, headers, exc_info)
+
+        body = self.call_moto(environ, recording_start_response)
+        self._record(action, status[0] if status else 500, b"".join(body))
+        return body
+
+    def _identify(self, environ: WSGIEnviron) -> Action | None:
+        """The request's action; the body is buffered so moto can still read it."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = b""
         if length:  # chunked bodies (no length) are left for moto to read as they come
             body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)
         action = identify(environ, body)
+        environ[ACTION_KEY] = action  # interceptors may dispatch on it (the aws profile does)
         if action is not None:
             environ["streamlab.operation"] = action.iam_action
-            self.action_log.record(action)
+        return action
+
+    def _record(self, action: Action, status: int, answer: bytes) -> None:
+        """Tally the action with what IAM authorises for it (after the answer, which names
+        a new mapping's UUID and a mapping's function)."""
+        response = None
+        if 200 <= status < 300 and answer:
+            try:
+                response = json.loads(answer)
+            except ValueError:
+                response = None
+        call = Call(
+            action.service,
+            action.operation,
+            action.params,
+            action.region,
+            ACCOUNT_ID,
+            response if isinstance(response, dict) else None,
+        )
+        try:
+            found = authorisations(call, action.iam_action, self.account_state)
+        except Exception:  # an unexpected shape must never break the call itself
+            found = None
+        self.action_log.record(action, found)
 
     def _actions_endpoint(
         self, environ: WSGIEnviron, start_response: StartResponse
     ) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "DELETE":
             self.action_log.clear()
-        body = json.dumps({"actions": self.action_log.snapshot()})
+        body = json.dumps(
+            {"actions": self.action_log.snapshot(), "requests": self.action_log.requests()}
+        )
         return Response(body, mimetype="application/json")(environ, start_response)
 
     def call_moto(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:

@@ -23,6 +23,7 @@ from .._version import __version__
 from ..errors import EmulatorError
 from . import paths
 from .health import Health, probe
+from .profiles import ProfileOptions
 
 START_TIMEOUT_SECONDS = 60.0
 
@@ -83,6 +84,12 @@ def status(port: int) -> Status:
         note = ""
         if info.get("version") != __version__:
             note = f" (it is version {info.get('version')}; run `streamlab stop` to update)"
+        profile = info.get("profile") or {"name": "local"}
+        if profile.get("name") != "local":
+            note += (
+                f" (profile {profile.get('name')}, time scale {profile.get('time_scale')}, "
+                f"seed {profile.get('seed')})"
+            )
         return Status(
             True,
             f"emulator running on {_endpoint(port)}, pid {info.get('pid')}, "
@@ -100,10 +107,11 @@ def status(port: int) -> Status:
     return Status(False, f"emulator not running on port {port}: run `streamlab start`")
 
 
-def _spawn(port: int) -> subprocess.Popen:
+def _spawn(port: int, profile: ProfileOptions | None) -> subprocess.Popen:
     output = open(paths.output_file(port), "wb")  # noqa: SIM115 - handed to the child
     command = [sys.executable, "-m", "streamlab.local.server", "--port", str(port)]
     command += ["--log-file", str(paths.log_file(port))]
+    command += profile.as_arguments() if profile is not None else []
     kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": output, "stderr": subprocess.STDOUT}
     if os.name == "nt":
         kwargs["creationflags"] = (
@@ -129,15 +137,36 @@ def _log_tail(port: int, lines: int = 3) -> str:
     return ""
 
 
-def start(port: int) -> Health:
-    """Make sure our emulator serves ``port``; start it in the background if needed."""
+def _check_profile(port: int, health: Health, profile: ProfileOptions | None) -> None:
+    """A running emulator is reused only if it plays the profile asked for (if one was)."""
+    if profile is None:
+        return
+    running = health.info.get("profile") or {"name": "local"}
+    wanted = {"name": profile.name}
+    if profile.name != "local":
+        wanted.update(time_scale=profile.time_scale, seed=profile.seed)
+    if {key: running.get(key) for key in wanted} != wanted:
+        raise EmulatorError(
+            f"The emulator on port {port} runs the {running.get('name')} profile "
+            f"({running}), not the one asked for: `streamlab stop --port {port}`, then start "
+            "it again with the options you want."
+        )
+
+
+def start(port: int, profile: ProfileOptions | None = None) -> Health:
+    """Make sure our emulator serves ``port``; start it in the background if needed.
+
+    ``profile`` (``streamlab start --profile aws ...``) is passed to a new emulator;
+    a running one that plays another profile is an ``EmulatorError``. None: any.
+    """
     health = probe(_endpoint(port))
     if health.is_ours:
+        _check_profile(port, health, profile)
         return health
     if health.state == "foreign":
         raise _foreign_error(port)
     remove_stale_pid_file(port)
-    child = _spawn(port)
+    child = _spawn(port, profile)
     paths.pid_file(port).write_text(
         json.dumps({"pid": child.pid, "port": port, "version": __version__})
     )

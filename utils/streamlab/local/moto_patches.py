@@ -2,19 +2,43 @@
 
 moto's DynamoDB stream shard invokes Lambda synchronously inside the write
 (through Docker, which learners rarely have) and then drops the shard's
-records. We replace the shard's ``add`` so that it only appends the record,
-skips writes that changed nothing (AWS writes no record for those), and tells
-listeners (the pollers) that the table has new records, so they wake at once.
+records; and moto keeps one shard per stream, where AWS has several that close
+and roll over into children. We give every table with a stream a
+``stream_shards.ShardedStream`` in place of moto's shard: it only appends
+records (to the shard of the item's key), skips writes that changed nothing
+(AWS writes no record for those), and tells listeners (the pollers) that the
+table has new records, so they wake at once. moto's DescribeStream,
+GetShardIterator and GetRecords are taught to find those shards, to paginate
+shards as AWS does, and to end a closed shard's iterator chain. DynamoDB's
+item and query actions first check their expressions as AWS does
+(``expressions``: a ``#`` that is not a defined placeholder is refused).
+
+Enabling a stream on a table that already has one is, on AWS, a
+``ValidationException: Table already has an enabled stream: TableName: NAME``;
+moto says ``ResourceInUseException: Cannot enable stream``. Learners must meet
+AWS's wording locally (in every profile), so the error is translated.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from moto.dynamodb.models.table import StreamRecord, StreamShard
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.exceptions import MockValidationException, StreamAlreadyEnabledException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams import models as streams_models
+from moto.dynamodbstreams import responses as streams_responses
+
+from . import expressions, stream_shards
+from .stream_shards import LabShard, ShardedStream
 
 StreamListener = Callable[[StreamShard], None]
+
+DESCRIBE_STREAM_PAGE = 100  # AWS's largest (and default) DescribeStream page of shards
 
 _listeners: list[StreamListener] = []
 _listeners_lock = threading.Lock()
@@ -33,22 +57,155 @@ def remove_stream_listener(listener: StreamListener) -> None:
             _listeners.remove(listener)
 
 
-def _append_record_without_trigger(self: StreamShard, old, new) -> None:  # noqa: ANN001
-    if old is not None and new is not None and old.to_json() == new.to_json():
-        return  # AWS: a write that does not change the item writes no stream record
-    view_type = self.table.stream_specification["StreamViewType"]
-    if old is None:
-        event_name = "INSERT"
-    elif new is None:
-        event_name = "REMOVE"
-    else:
-        event_name = "MODIFY"
-    sequence = len(self.items) + self.starting_sequence_number
-    self.items.append(StreamRecord(self.table, view_type, event_name, old, new, sequence))
+def _notify(shard: StreamShard) -> None:
     with _listeners_lock:
         listeners = list(_listeners)
     for listener in listeners:
-        listener(self)
+        listener(shard)
+
+
+def _no_trigger(self: StreamShard, old: Any, new: Any) -> None:
+    """moto's own shard must never run its Docker trigger; every stream is sharded instead."""
+    raise RuntimeError("moto's single stream shard is replaced by stream_shards.ShardedStream")
+
+
+_original_set_stream_specification = Table.set_stream_specification
+
+
+def _set_stream_specification(self: Table, streams: dict[str, Any] | None) -> None:
+    before = self.stream_shard
+    _original_set_stream_specification(self, streams)
+    if self.stream_shard is not before and not isinstance(self.stream_shard, ShardedStream):
+        self.stream_shard = ShardedStream(self, stream_shards.current_policy(), _notify)
+    elif isinstance(before, ShardedStream) and not self.stream_specification.get("StreamEnabled"):
+        before.close_all()  # AWS: a disabled stream's shards end; records stay readable
+
+
+def _shard_not_found(shard_id: str) -> JsonRESTError:
+    return JsonRESTError(
+        "ResourceNotFoundException",
+        f"Requested resource not found: Shard does not exist ({shard_id})",
+    )
+
+
+def _describe_stream(self: Any, arn: str) -> dict[str, Any]:
+    table = self._get_table_from_arn(arn)
+    sharded = table.stream_shard
+    if not isinstance(sharded, ShardedStream):
+        return _original_describe_stream(self, arn)
+    enabled = bool((table.stream_specification or {}).get("StreamEnabled"))
+    return {  # moto's fields, also for a disabled stream (moto fails on those)
+        "StreamArn": arn,
+        "StreamLabel": table.latest_stream_label,
+        "StreamStatus": "ENABLED" if enabled else "DISABLED",
+        "StreamViewType": sharded.view_type,
+        "CreationRequestDateTime": sharded.created_on,
+        "TableName": table.name,
+        "KeySchema": table.schema,
+        "Shards": sharded.describe_shards(),
+    }
+
+
+def _get_shard_iterator(
+    self: Any, arn: str, shard_id: str, shard_iterator_type: str, sequence_number: Any = None
+) -> Any:
+    sharded = self._get_table_from_arn(arn).stream_shard
+    if not isinstance(sharded, ShardedStream):
+        return _original_get_shard_iterator(self, arn, shard_id, shard_iterator_type,
+                                            sequence_number)
+    sharded.roll_over_due()
+    shard = sharded.shard(shard_id)
+    if shard is None:
+        raise _shard_not_found(shard_id)
+    iterator = streams_models.ShardIterator(self, shard, shard_iterator_type, sequence_number)
+    self.shard_iterators[iterator.arn] = iterator
+    return iterator
+
+
+def _iterator_init(self: Any, streams_backend: Any, stream_shard: Any, kind: str,
+                   sequence_number: Any = None) -> None:
+    _original_iterator_init(self, streams_backend, stream_shard, kind, sequence_number)
+    if isinstance(stream_shard, LabShard) and kind == "LATEST":
+        self.sequence_number = stream_shard.latest_sequence_number()
+
+
+def _iterator_get(self: Any, limit: int = 1000) -> dict[str, Any]:
+    shard = self.stream_shard
+    if isinstance(shard, LabShard):
+        shard.stream.roll_over_due()
+    result = _original_iterator_get(self, limit)
+    if isinstance(shard, LabShard):
+        following = self.streams_backend.shard_iterators[result["NextShardIterator"]]
+        if shard.exhausted_from(following.sequence_number):
+            # AWS: past the end of a closed shard there is no next iterator
+            del self.streams_backend.shard_iterators[result["NextShardIterator"]]
+            del result["NextShardIterator"]
+    return result
+
+
+def _handler_describe_stream(self: Any) -> Any:
+    """DescribeStream with AWS's paging of shards (``Limit``, ``ExclusiveStartShardId``)."""
+    result = _original_handler_describe_stream(self)
+    description = result.result["StreamDescription"] if hasattr(result, "result") else None
+    if description is None:
+        return result
+    limit = self._get_param("Limit") or DESCRIBE_STREAM_PAGE
+    limit = max(1, min(int(limit), DESCRIBE_STREAM_PAGE))
+    shards = description.get("Shards", [])
+    start = self._get_param("ExclusiveStartShardId")
+    if start:
+        ids = [shard["ShardId"] for shard in shards]
+        shards = shards[ids.index(start) + 1 :] if start in ids else []
+    description["Shards"] = shards[:limit]
+    description.pop("LastEvaluatedShardId", None)
+    if len(shards) > limit:
+        description["LastEvaluatedShardId"] = shards[limit - 1]["ShardId"]
+    return result
+
+
+EXPRESSION_ACTIONS = (
+    "query",
+    "scan",
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_get_item",
+    "transact_get_items",
+    "transact_write_items",
+)
+
+
+def _checking_expressions(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def checked(self: Any) -> Any:
+        try:
+            expressions.check_request(self.body)
+        except expressions.ExpressionError as exc:
+            raise MockValidationException(str(exc)) from exc
+        return action(self)
+
+    checked.__name__ = action.__name__
+    checked.__wrapped__ = action  # type: ignore[attr-defined]
+    return checked
+
+
+_original_describe_stream = streams_models.DynamoDBStreamsBackend.describe_stream
+_original_get_shard_iterator = streams_models.DynamoDBStreamsBackend.get_shard_iterator
+_original_iterator_init = streams_models.ShardIterator.__init__
+_original_iterator_get = streams_models.ShardIterator.get
+_original_handler_describe_stream = streams_responses.DynamoDBStreamsHandler.describe_stream
+
+
+def _with_aws_stream_wording(original):  # noqa: ANN001, ANN202 - moto's method
+    def update_table_streams(self, table, stream_specification):  # noqa: ANN001, ANN202
+        try:
+            return original(self, table, stream_specification)
+        except StreamAlreadyEnabledException:
+            raise MockValidationException(
+                f"Table already has an enabled stream: TableName: {table.name}"
+            ) from None
+
+    return update_table_streams
 
 
 def apply() -> None:
@@ -56,5 +213,16 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    StreamShard.add = _append_record_without_trigger
+    StreamShard.add = _no_trigger
+    Table.set_stream_specification = _set_stream_specification
+    streams_models.DynamoDBStreamsBackend.describe_stream = _describe_stream
+    streams_models.DynamoDBStreamsBackend.get_shard_iterator = _get_shard_iterator
+    streams_models.ShardIterator.__init__ = _iterator_init
+    streams_models.ShardIterator.get = _iterator_get
+    streams_responses.DynamoDBStreamsHandler.describe_stream = _handler_describe_stream
+    for name in EXPRESSION_ACTIONS:
+        setattr(DynamoHandler, name, _checking_expressions(getattr(DynamoHandler, name)))
+    DynamoDBBackend.update_table_streams = _with_aws_stream_wording(
+        DynamoDBBackend.update_table_streams
+    )
     _applied = True

@@ -19,19 +19,25 @@ def _port(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from streamlab.local import server
+    from streamlab.local import profiles, server
 
     forwarded = ["--port", str(_port(args)), "--host", args.host]
     if args.allow_remote:
         forwarded.append("--allow-remote")
-    return server.main(forwarded)
+    if args.stream_shards is not None:
+        forwarded += ["--stream-shards", str(args.stream_shards)]
+    if args.shard_rollover_records is not None:
+        forwarded += ["--shard-rollover-records", str(args.shard_rollover_records)]
+    if args.shard_rollover_seconds is not None:
+        forwarded += ["--shard-rollover-seconds", str(args.shard_rollover_seconds)]
+    return server.main(forwarded + profiles.options_from(args).as_arguments())
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from streamlab.local import control
+    from streamlab.local import control, profiles
 
     port = _port(args)
-    control.start(port)
+    control.start(port, profiles.options_from(args))
     print(control.status(port).message)
     return 0
 
@@ -147,12 +153,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (unsafe)"
     )
+    from streamlab.local import profiles
+
+    profiles.add_arguments(serve)
+    serve.add_argument("--stream-shards", type=int, help="shards per new stream (default 4)")
+    serve.add_argument(
+        "--shard-rollover-records", type=int, help="close a shard into a child after N records"
+    )
+    serve.add_argument(
+        "--shard-rollover-seconds", type=float, help="close a shard into a child after S seconds"
+    )
     for name, handler, text in (
         ("start", cmd_start, "start the local emulator in the background"),
         ("stop", cmd_stop, "stop the background emulator and its function workers"),
         ("status", cmd_status, "say whether the emulator is running (exit 0 if it is)"),
     ):
-        add(name, handler, text).add_argument("--port", type=int)
+        command = add(name, handler, text)
+        command.add_argument("--port", type=int)
+        if name == "start":
+            profiles.add_arguments(command)
     lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
     lab.add_argument("--jupyter-port", type=int, default=8888)
     lab.add_argument(

@@ -6,6 +6,7 @@ everything passed, so instructors can run it on every laptop before a workshop.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -16,9 +17,10 @@ from typing import Any
 import botocore.exceptions
 from packaging.requirements import Requirement
 
+from streamlab.aws.roles import permissions_boundary
 from streamlab.config import LabConfig, load_config
 from streamlab.errors import LabError
-from streamlab.tooling.participant_policy import lab_actions, sample_resource
+from streamlab.tooling.participant_policy import lab_actions, sample_requests, with_implied
 
 MIN_PYTHON = (3, 10)
 CORE_PACKAGES = ("boto3", "moto", "jupyterlab", "ipywidgets", "psutil")
@@ -130,21 +132,44 @@ def principal_arn(caller_arn: str) -> str:
     return caller_arn
 
 
+def _context_entries(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """A request's condition keys in SimulatePrincipalPolicy's shape."""
+    entries = []
+    for key, value in sorted(context.items()):
+        many = isinstance(value, (list, tuple))
+        entries.append(
+            {
+                "ContextKeyName": key,
+                "ContextKeyValues": [str(v) for v in value] if many else [str(value)],
+                "ContextKeyType": "stringList" if many else "string",
+            }
+        )
+    return entries
+
+
 def check_permissions(lab: Any, actions: list[str]) -> Check:
-    """Simulate the caller's policies against what the labs call, scoped to the prefix."""
+    """Simulate the caller's policies against what the labs call: each action on the ARN
+    shape AWS authorises it on (a function, a mapping, a stream ...) under the prefix,
+    with the condition keys the kit's calls carry (the role's boundary, PassRole's
+    service, a mapping's function, the kit's tags)."""
     identity = lab.sts.get_caller_identity()
     source = principal_arn(identity["Arn"])
-    by_resource: dict[str, list[str]] = defaultdict(list)
+    actions = sorted(with_implied(actions))
+    by_request: dict[tuple[str, str], list[str]] = defaultdict(list)
     for action in actions:
-        by_resource[sample_resource(action, lab.prefix, lab.region, identity["Account"])].append(
-            action
-        )
+        for request in sample_requests(
+            action, lab.prefix, lab.region, identity["Account"], permissions_boundary()
+        ):
+            key = (request.resource, json.dumps(dict(request.context), sort_keys=True))
+            by_request[key].append(action)
     denied: list[str] = []
     try:
-        for resource, names in sorted(by_resource.items()):
+        for (resource, context), names in sorted(by_request.items()):
             paginator = lab.iam.get_paginator("simulate_principal_policy")
+            entries = _context_entries(json.loads(context))
+            extra = {"ContextEntries": entries} if entries else {}
             for page in paginator.paginate(
-                PolicySourceArn=source, ActionNames=names, ResourceArns=[resource]
+                PolicySourceArn=source, ActionNames=names, ResourceArns=[resource], **extra
             ):
                 denied += [
                     result["EvalActionName"]

@@ -28,7 +28,7 @@ from streamlab.jupyter.result_table import Table
 
 from .mode import headless
 
-COLUMNS = ("#", "event", "key", "what changed")
+COLUMNS = ("#", "shard", "event", "key", "what changed")
 _running: weakref.WeakSet[StreamViewer] = weakref.WeakSet()
 
 
@@ -61,6 +61,7 @@ class StreamViewer:
         self.error: str | None = None
         self._follower = StreamFollower(lab, stream_arn, position=position)
         self._changes: list[Change] = []
+        self._shards: list[int] = []  # the shard of each change: 1 = the first shard found
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -114,14 +115,16 @@ class StreamViewer:
         """Read what arrived since the last poll; return how many records."""
         with self._poll_lock:
             try:
-                records = self._follower.poll()
+                records = self._follower.poll_by_shard()
             except Exception as exc:  # shown in the status line, never printed
                 self.error = one_line(exc)
                 self._stop_event.set()
                 return 0
-        decoded = [decode(record) for record in records]
+            order = {shard_id: n for n, shard_id in enumerate(self._follower.shard_ids, 1)}
+        decoded = [(order[shard_id], decode(record)) for shard_id, record in records]
         with self._lock:
-            self._changes.extend(decoded)
+            self._changes.extend(change for _shard, change in decoded)
+            self._shards.extend(shard for shard, _change in decoded)
         return len(decoded)
 
     def _loop(self, steps: int | None) -> None:
@@ -164,14 +167,20 @@ class StreamViewer:
 
     # -- pictures ----------------------------------------------------------------------------
     def snapshot(self) -> Table:
-        """The newest ``max_rows`` records as a table (event, key, what changed)."""
-        changes = self.changes
+        """The newest ``max_rows`` records as a table (shard, event, key, what changed).
+
+        Records come shard by shard: in order per item (per shard), not across items.
+        """
+        with self._lock:
+            changes, shards = list(self._changes), list(self._shards)
         first = max(0, len(changes) - self.max_rows)
         rows = []
-        for number, change in enumerate(changes[first:], start=first + 1):
+        for number, (shard, change) in enumerate(
+            zip(shards[first:], changes[first:], strict=True), start=first + 1
+        ):
             key = ", ".join(f"{k}={format_value(v)}" for k, v in change.keys.items())
-            rows.append([str(number), change.event, key, change.what_changed()])
-        caption = f"{len(changes)} record(s) seen"
+            rows.append([str(number), str(shard), change.event, key, change.what_changed()])
+        caption = f"{len(changes)} record(s) seen from {len(set(shards))} shard(s)"
         if first:
             caption += f", newest {self.max_rows} shown"
         if self.error:

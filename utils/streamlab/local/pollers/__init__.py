@@ -5,11 +5,12 @@ every setting and needs Docker; ``moto_patches`` keeps that trigger from
 running, and this extension adds a poller per enabled stream mapping instead.
 
 Parts, one job each: ``settings`` (defaults and validation), ``records`` (AWS's
-record shape), ``source`` (moto's shard), ``batcher`` (sizes, filters, lanes,
+record shape), ``source`` (the emulator's shards), ``stream_poller`` (every
+shard, parents before children), ``batcher`` (sizes, filters, lanes,
 windows), ``processor`` (retries, bisect, partial responses, on-failure),
 ``invoker`` (Invoke over HTTP), ``on_failure`` (the message describing a failed
 batch; ``local/destinations`` sends it, as it sends the runtime's), ``windows``
-(tumbling state), ``poller`` (lanes and checkpoints), ``registry`` (states),
+(tumbling state), ``poller`` (one shard's lanes and checkpoints), ``registry`` (states),
 ``interceptor`` (the HTTP entry: the mapping API).
 """
 

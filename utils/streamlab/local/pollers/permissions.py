@@ -12,6 +12,8 @@ from typing import Any
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from .. import profiles
+
 STREAM_ACTIONS = (
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
@@ -34,6 +36,9 @@ def _role_policies(account_id: str, role_arn: str) -> list[IAMPolicy] | None:
         role = backend.get_role_by_arn(role_arn)
     except Exception:
         return None
+    seen = profiles.role_policy_documents(role)  # the aws profile: policies propagate late
+    if seen is not None:
+        return [IAMPolicy(document) for document in seen]
     policies: list[Any] = [IAMPolicy(document) for document in role.policies.values()]
     policies += [IAMPolicy(policy) for policy in role.managed_policies.values()]
     return policies

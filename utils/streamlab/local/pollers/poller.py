@@ -50,6 +50,7 @@ class PollerHooks:
 
     report: Callable[[str], None] = lambda result: None
     clock: Callable[[], float] = time.time
+    pause: Callable[[], float] = lambda: 0.0  # > 0: the shard is throttled, back off that long
 
 
 class Lane:
@@ -87,6 +88,10 @@ class Lane:
     # -- one step -----------------------------------------------------------------
     def step(self) -> float:
         """Settle at most one batch; return how long to sleep before the next step."""
+        pause = self.poller.hooks.pause()
+        if pause > 0:  # throttled (an emulator profile): writes must not cut the wait short
+            self.wait(pause)
+            return 0
         settings = self.poller.settings
         state = self.state
         batcher = Batcher(
@@ -237,6 +242,12 @@ class Poller:
         self.settings = settings
         if was_running and not self.running:
             self.start()
+
+    def restart_from(self, position: int) -> None:
+        """Move every lane's checkpoint to ``position`` (before the poller first starts)."""
+        with self._control:
+            if not self.lanes:
+                self.lanes_state = [LaneState(position) for _ in self.lanes_state]
 
     def checkpoints(self) -> list[int]:
         return [state.checkpoint for state in self.lanes_state]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from ..stream_shards import event_id
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,6 @@ def epoch_seconds(value: Any) -> float:
     raise TypeError(f"unexpected ApproximateCreationDateTime {value!r}")
 
 
-def event_id(stream_arn: str, sequence_number: str) -> str:
-    """32 lowercase hex, the same for a record on every delivery (retries keep ids)."""
-    return hashlib.md5(f"{stream_arn}#{sequence_number}".encode()).hexdigest()
 
 
 def normalise(raw: dict[str, Any], *, index: int, region: str, stream_arn: str) -> SourceRecord:

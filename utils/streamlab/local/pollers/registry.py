@@ -1,4 +1,4 @@
-"""The emulator's stream mappings: one poller each, and the state AWS reports.
+"""The emulator's stream mappings: one stream poller each, and the state AWS reports.
 
 moto stores a mapping's settings and answers the API; the registry keeps what
 moto does not: the poller, its checkpoints, ``State`` as it moves through
@@ -16,20 +16,33 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .invoker import Invoker
 from .on_failure import FailureSender
-from .poller import Poller, PollerHooks
+from .poller import PollerHooks
 from .settings import MappingSettings, with_defaults
-from .source import MotoShardSource, RecordSource
+from .source import MotoStreamSource, StreamSource
+from .stream_poller import StreamPoller
 
 log = logging.getLogger("streamlab.pollers")
 
 NO_RECORDS = "No records processed"
 USER_ACTION = "User action"
 
-SourceFactory = Callable[[str], RecordSource]
+SourceFactory = Callable[[str], StreamSource]
+
+
+class MappingProfile(Protocol):
+    """What an emulator profile may change about mappings (``profiles.mappings``)."""
+
+    latest_at_start: bool  # LATEST = the end of the stream when polling starts, not at create
+
+    def transition_delay(self, state: str) -> float:
+        """Seconds a mapping stays ``Creating``/``Updating``/... before the change applies."""
+
+    def read_pause(self, readers: int) -> float:
+        """0 to read the shard now, else seconds to back off (``readers`` share the stream)."""
 
 
 @dataclass
@@ -42,7 +55,7 @@ class MappingStatus:
 
 
 class _Entry:
-    def __init__(self, poller: Poller, status: MappingStatus) -> None:
+    def __init__(self, poller: StreamPoller, status: MappingStatus) -> None:
         self.poller = poller
         self.status = status
         self.pending: deque[Callable[[], None]] = deque()  # transitions, in request order
@@ -67,7 +80,9 @@ class MappingRegistry:
         self._lock = threading.Lock()
         self._stop_timeout = stop_timeout
         self._closed = False
-        self._snapshot: tuple[Poller, ...] = ()  # read without a lock by wake_table
+        self._closing = threading.Event()  # cuts a profile's transition delays short
+        self._snapshot: tuple[StreamPoller, ...] = ()  # read without a lock by wake_table
+        self.profile: MappingProfile | None = None  # None: the default, immediate behaviour
 
     # -- what the API layer calls -------------------------------------------------
     def created(self, config: dict[str, Any]) -> None:
@@ -75,23 +90,32 @@ class MappingRegistry:
         settings = MappingSettings.from_configuration({**config, "State": None})
         enabled = config.get("State") != "Disabled" and settings.enabled
         source = self._source_factory(settings.event_source_arn)
-        start = source.length() if settings.starting_position == "LATEST" else 0
         status = MappingStatus("Creating")
+        hooks = PollerHooks(report=lambda result: setattr(status, "last_result", result))
+        if self.profile is not None:
+            hooks.pause = lambda: self._read_pause(settings.event_source_arn)
         entry = _Entry(
-            Poller(
+            StreamPoller(
                 settings,
                 source,
                 self.invoker,
                 self._sender,
-                PollerHooks(report=lambda result: setattr(status, "last_result", result)),
-                start_position=start,
+                hooks,
+                latest=settings.starting_position == "LATEST",
             ),
             status,
         )
         with self._lock:
             self._entries[settings.uuid] = entry
             self._refresh_snapshot()
-        self._transition(entry, lambda: self._apply_enabled(entry, enabled))
+
+        def begin() -> None:
+            late_latest = self.profile is not None and self.profile.latest_at_start
+            if late_latest and settings.starting_position == "LATEST":
+                entry.poller.restart_at_latest()
+            self._apply_enabled(entry, enabled)
+
+        self._transition(entry, begin, "Creating")
 
     def updated(self, config: dict[str, Any], enabled: bool | None) -> str:
         """moto accepted an update: report the transitional state and apply it."""
@@ -115,7 +139,7 @@ class MappingRegistry:
             entry.poller.reconfigure(settings)
             self._apply_enabled(entry, enabled)
 
-        self._transition(entry, apply)
+        self._transition(entry, apply, state)
         return state
 
     def deleted(self, uuid: str) -> None:
@@ -145,7 +169,7 @@ class MappingRegistry:
         entry = self._entry(uuid)
         return None if entry is None else entry.status
 
-    def poller(self, uuid: str) -> Poller | None:
+    def poller(self, uuid: str) -> StreamPoller | None:
         entry = self._entry(uuid)
         return None if entry is None else entry.poller
 
@@ -159,6 +183,7 @@ class MappingRegistry:
     def close(self) -> None:
         """Stop every poller (emulator shutdown); in-flight invocations get a moment."""
         self._closed = True
+        self._closing.set()
         with self._lock:
             entries, self._entries = list(self._entries.values()), {}
             self._refresh_snapshot()
@@ -184,8 +209,27 @@ class MappingRegistry:
             if entry.status.state != "Deleting":
                 entry.status.state = "Disabled"
 
-    def _transition(self, entry: _Entry, action: Callable[[], None]) -> None:
-        """Queue ``action``; one thread per mapping runs its transitions in order."""
+    def _read_pause(self, stream_arn: str) -> float:
+        assert self.profile is not None
+        readers = sum(
+            1
+            for poller in self._snapshot
+            if poller.running and poller.settings.event_source_arn == stream_arn
+        )
+        return self.profile.read_pause(readers)
+
+    def _transition(
+        self, entry: _Entry, action: Callable[[], None], state: str | None = None
+    ) -> None:
+        """Queue ``action``; one thread per mapping runs its transitions in order.
+
+        With a profile, the mapping stays in ``state`` for the profile's delay first.
+        """
+        delay = self.profile.transition_delay(state) if self.profile and state else 0.0
+
+        def delayed() -> None:
+            self._closing.wait(delay)
+            action()
 
         def drain() -> None:
             while True:
@@ -200,7 +244,7 @@ class MappingRegistry:
                     log.exception("mapping %s: transition failed", entry.poller.settings.uuid)
 
         with self._lock:
-            entry.pending.append(action)
+            entry.pending.append(delayed if delay > 0 else action)
             if entry.worker is None:
                 entry.worker = threading.Thread(target=drain, name="mapping-control", daemon=True)
                 entry.worker.start()
@@ -214,4 +258,4 @@ class MappingRegistry:
 
 
 def moto_source_factory(lock: threading.RLock) -> SourceFactory:
-    return lambda stream_arn: MotoShardSource(stream_arn, lock)
+    return lambda stream_arn: MotoStreamSource(stream_arn, lock)

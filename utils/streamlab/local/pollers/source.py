@@ -1,4 +1,4 @@
-"""Where a poller reads its stream: moto's shard, read in-process under the lock.
+"""Where a poller reads its stream: the emulator's shards, read in-process under the lock.
 
 Reading in-process (not through GetRecords over HTTP) keeps the poller cheap
 enough to wake on every write. The lock is held only to slice the shard's list;
@@ -8,6 +8,7 @@ normalising the records happens outside it.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .records import SourceRecord, normalise
@@ -47,17 +48,75 @@ def is_dynamodb_stream_arn(arn: str) -> bool:
     return True
 
 
-class MotoShardSource:
-    """The (single) shard moto keeps for a table's current stream.
+@dataclass(frozen=True)
+class ShardInfo:
+    """A shard as the stream lists it: enough to read parents before children."""
+
+    shard_id: str
+    parent_id: str | None
+    closed: bool
+
+
+class StreamSource(Protocol):
+    """A stream as a mapping sees it: its shards, each readable as a ``RecordSource``."""
+
+    stream_arn: str
+    table_arn: str
+
+    def shards(self) -> list[ShardInfo]:
+        """Every shard of the stream, oldest first (empty when the stream is gone)."""
+
+    def shard(self, shard_id: str) -> RecordSource:
+        """One shard's records."""
+
+
+def _sharded_stream(stream_arn: str) -> Any:
+    """The emulator's ``ShardedStream`` behind a stream ARN, or None if it no longer exists.
 
     If the table is deleted or its stream replaced, the ARN names a stream that
-    no longer exists: the source then reads as empty, as a dead stream would.
+    no longer exists: its shards then read as empty, as a dead stream's would.
+    Call under moto's lock.
     """
+    from moto.dynamodb.models import dynamodb_backends
 
-    shard_id = "shardId-00000001541626099285-f35f62ef"  # moto's id for every table's shard
+    region, account_id, table_name, label = parse_stream_arn(stream_arn)
+    table = dynamodb_backends[account_id][region].tables.get(table_name)
+    if table is None or table.latest_stream_label != label:
+        return None
+    return table.stream_shard
+
+
+class MotoStreamSource:
+    """The shards the emulator keeps for a table's current stream, read in-process."""
 
     def __init__(self, stream_arn: str, lock: threading.RLock) -> None:
         self.stream_arn = stream_arn
+        self.table_arn = stream_arn.split("/stream/", 1)[0]
+        self._lock = lock
+        self._sources: dict[str, MotoShardSource] = {}
+
+    def shards(self) -> list[ShardInfo]:
+        with self._lock:
+            stream = _sharded_stream(self.stream_arn)
+            if stream is None:
+                return []
+            stream.roll_over_due()
+            return [
+                ShardInfo(shard.id, shard.parent_shard_id, shard.closed) for shard in stream.shards
+            ]
+
+    def shard(self, shard_id: str) -> RecordSource:
+        if shard_id not in self._sources:
+            self._sources[shard_id] = MotoShardSource(self.stream_arn, self._lock, shard_id)
+        return self._sources[shard_id]
+
+
+class MotoShardSource:
+    """One shard of a table's current stream (reads as empty once the stream is gone)."""
+
+    def __init__(self, stream_arn: str, lock: threading.RLock, shard_id: str) -> None:
+        self.stream_arn = stream_arn
+        self.shard_id = shard_id
         self.region, self.account_id, self.table_name, self.label = parse_stream_arn(stream_arn)
         self.table_arn = stream_arn.split("/stream/", 1)[0]
         self._lock = lock
@@ -66,13 +125,8 @@ class MotoShardSource:
         self._cache_lock = threading.Lock()
 
     def _shard(self) -> Any:
-        from moto.dynamodb.models import dynamodb_backends
-
-        backend = dynamodb_backends[self.account_id][self.region]
-        table = backend.tables.get(self.table_name)
-        if table is None or table.latest_stream_label != self.label:
-            return None
-        return table.stream_shard
+        stream = _sharded_stream(self.stream_arn)
+        return None if stream is None else stream.shard(self.shard_id)
 
     def read(self, start: int, limit: int) -> list[SourceRecord]:
         with self._cache_lock:
@@ -81,7 +135,6 @@ class MotoShardSource:
                 shard = self._shard()
                 if shard is None:
                     return []
-                self.shard_id = shard.id
                 raws = [item.record for item in shard.items[have : start + limit]]
             self._cache.extend(
                 normalise(raw, index=have + offset, region=self.region, stream_arn=self.stream_arn)

@@ -91,13 +91,19 @@ class LogWriter:
         if not events:
             return
         with self._lock:
+            self.ensure_stream(spec, stream)
+            logs_backends[spec.account_id][spec.region].put_log_events(
+                spec.log_group, stream, events
+            )
+
+    def ensure_stream(self, spec: FunctionSpec, stream: str) -> None:
+        """Create the function's log group and this stream if they do not exist yet."""
+        with self._lock:
             backend = logs_backends[spec.account_id][spec.region]
             if spec.log_group not in backend.groups:
                 backend.create_log_group(spec.log_group, {})
-            group = backend.groups[spec.log_group]
-            if stream not in group.streams:
+            if stream not in backend.groups[spec.log_group].streams:
                 backend.create_log_stream(spec.log_group, stream)
-            backend.put_log_events(spec.log_group, stream, events)
 
     def write_lines(self, spec: FunctionSpec, stream: str, lines: list[LogLine]) -> None:
         self.write(

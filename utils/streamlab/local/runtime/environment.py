@@ -1,6 +1,7 @@
 """One execution environment: a worker process, its Runtime API and its output.
 
-An environment runs one invocation at a time, as on Lambda. It starts cold
+The worker is forked from the runtime's template process or spawned (see
+``worker_start``). An environment runs one invocation at a time, as on Lambda. It starts cold
 (the worker imports the handler, then asks for work: that span is the
 ``Init Duration``), stays warm between invocations so module state persists,
 and is killed on timeout, on running out of memory, or when the pool retires
@@ -31,6 +32,7 @@ from ..identities import DUMMY_SECRET_KEY, FUNCTION_ACCESS_KEY
 from .functions import FunctionSpec
 from .runtime_api import NextInvocation, RuntimeApiHandlers, RuntimeApiServer
 from .settings import RuntimeSettings
+from .worker_start import INTERPRETER_FLAGS, WorkerTemplate, start_worker
 
 # Keep in step with worker.FLUSH_MARKER.
 FLUSH_MARKER = b"\x1e\x1eLAB-RUNTIME-FLUSH "
@@ -43,11 +45,6 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 _HOST_VARIABLES_POSIX = ("PATH",)
-_NEW_PROCESS_GROUP: dict = (
-    {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
-    if os.name == "nt"
-    else {"start_new_session": True}
-)
 _HOST_VARIABLES_WINDOWS = ("PATH", "SYSTEMROOT", "SYSTEMDRIVE", "TEMP", "TMP", "COMSPEC", "PATHEXT")
 
 
@@ -136,6 +133,7 @@ class ExecutionEnvironment(RuntimeApiHandlers):
         layer_paths: list[str],
         endpoint: str,
         allowed_packages: dict[str, str],
+        template: WorkerTemplate | None = None,
     ) -> None:
         self.spec = spec
         self.settings = settings
@@ -157,16 +155,11 @@ class ExecutionEnvironment(RuntimeApiHandlers):
         self._peak_sampled = 0
         self._server = RuntimeApiServer(self)
         self._spawned_at = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", "-u", "-X", "utf8", str(WORKER_SCRIPT)],
-            cwd=task_root,
-            env=self._environment(task_root, layer_paths, endpoint, allowed_packages),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            # Its own process group: Ctrl-C in the emulator's terminal is for the emulator,
-            # which then ends its workers; a worker also exits when the emulator is gone.
-            **_NEW_PROCESS_GROUP,
+        self.process = start_worker(
+            template,
+            [sys.executable, *INTERPRETER_FLAGS, str(WORKER_SCRIPT)],
+            task_root,
+            self._environment(task_root, layer_paths, endpoint, allowed_packages),
         )
         self._ps = psutil.Process(self.process.pid)
         self._reader = threading.Thread(
@@ -427,7 +420,7 @@ class ExecutionEnvironment(RuntimeApiHandlers):
         """Kill the worker and whatever the handler started, as Lambda ends a sandbox."""
         if os.name != "nt":
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see Popen
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see worker_start
             except OSError:
                 pass
         elif self.process.poll() is None:

@@ -25,6 +25,7 @@ from .functions import FunctionSpec, function_exists, load_function
 from .pool import EnvironmentPool
 from .results import InvocationResult, outcome_payload
 from .settings import RuntimeSettings
+from .worker_start import WorkerTemplate
 
 MAX_SYNC_REQUEST_BYTES = 6 * 1024 * 1024
 MAX_ASYNC_REQUEST_BYTES = 256 * 1024
@@ -73,6 +74,10 @@ class LambdaRuntime:
         if settings.worker == "awslambdaric":
             names = names + AWSLAMBDARIC_PACKAGES
         self.allowed_packages = package_locations(names)
+        self.template: WorkerTemplate | None = None
+        if settings.start == "fork":
+            self.template = WorkerTemplate(self.allowed_packages)
+            self.template.start()  # it preloads while the emulator starts
         self.pool = EnvironmentPool(settings, self._new_environment, self._function_exists)
         self.async_queue = None  # set by install(): async_invoke.AsyncInvoker
 
@@ -90,6 +95,7 @@ class LambdaRuntime:
             layer_paths=self.code.layer_paths(spec),
             endpoint=self.endpoint(),
             allowed_packages=self.allowed_packages,
+            template=self.template,
         )
 
     def load(
@@ -205,4 +211,6 @@ class LambdaRuntime:
         if self.async_queue is not None:
             self.async_queue.close()
         self.pool.close()
+        if self.template is not None:
+            self.template.close()
         self.code.close()

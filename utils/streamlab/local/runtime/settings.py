@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 from dataclasses import dataclass
 
 from ...errors import ConfigError
 
 WORKERS = ("builtin", "awslambdaric")
+STARTS = ("fork", "spawn")
+# How long an idle environment is kept. AWS keeps an idle execution environment
+# for minutes (typically 5 to 15, never promised); five minutes is the short end,
+# so a learner who reads between two invocations still finds the function warm,
+# and a laptop or a shared host does not keep a forgotten worker for long.
+DEFAULT_IDLE_SECONDS = 300.0
+
+
+def _fork_available() -> bool:
+    return os.name == "posix" and hasattr(os, "fork") and hasattr(socket, "send_fds")
 
 
 @dataclass(frozen=True)
@@ -20,9 +31,10 @@ class RuntimeSettings:
     """How many environments, for how long, and which runtime client runs in them."""
 
     worker: str = "builtin"
+    start: str = "spawn"  # fork: from the template process (see worker_start); spawn: a new one
     max_environments_per_function: int = 10
     max_idle_environments: int = 10
-    idle_seconds: float = 300.0
+    idle_seconds: float = DEFAULT_IDLE_SECONDS
     pending_seconds: float = 0.0
     async_retry_base_seconds: float = 0.5
     async_workers: int = 4
@@ -54,11 +66,21 @@ def load_settings(environ: dict[str, str] | None = None) -> RuntimeSettings:
             "LAB_LAMBDA_WORKER=awslambdaric but awslambdaric is not installed: install it with "
             "`pip install awslambdaric` (Linux only), or unset LAB_LAMBDA_WORKER."
         )
+    start = (env.get("LAB_LAMBDA_START") or "fork").strip().lower()
+    if start not in STARTS:
+        raise ConfigError(
+            f"LAB_LAMBDA_START={start!r} is not a way to start workers: use fork or spawn."
+        )
+    # awslambdaric workers keep the spawned start (AWS's client is started as a program);
+    # where there is no fork (Windows) every worker is spawned.
+    if worker != "builtin" or not _fork_available():
+        start = "spawn"
     return RuntimeSettings(
         worker=worker,
+        start=start,
         max_environments_per_function=int(_number(env, "LAB_LAMBDA_MAX_ENVIRONMENTS", 10, 1)),
         max_idle_environments=int(_number(env, "LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS", 10, 0)),
-        idle_seconds=_number(env, "LAB_LAMBDA_IDLE_SECONDS", 300.0, 0.1),
+        idle_seconds=_number(env, "LAB_LAMBDA_IDLE_SECONDS", DEFAULT_IDLE_SECONDS, 0.1),
         pending_seconds=_number(env, "LAB_LAMBDA_PENDING_SECONDS", 0.0, 0.0),
         async_retry_base_seconds=_number(env, "LAB_LAMBDA_ASYNC_RETRY_SECONDS", 0.5, 0.0),
     )

@@ -13,12 +13,15 @@ GetFunctionConfiguration report them too.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
 _applied = False
-_pending_seconds = 0.0
+Delay = float | Callable[[], float]  # seconds, or a function drawing them (the aws profile)
+_pending_seconds: Delay = 0.0
+_update_seconds: Delay = 0.0
 
 _CREATING = {
     "State": "Pending",
@@ -35,7 +38,7 @@ _UPDATING = {
 def _wrap_init(original: Any) -> Any:
     def __init__(self: LambdaFunction, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        self._lab_ready_at = time.monotonic() + _pending_seconds
+        self._lab_ready_at = time.monotonic() + _seconds(_pending_seconds)
 
     return __init__
 
@@ -60,7 +63,7 @@ def _wrap_get_configuration(original: Any) -> Any:
 def _wrap_update(original: Any) -> Any:
     def update(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
         config = original(self, *args, **kwargs)
-        self._lab_updated_at = time.monotonic() + _pending_seconds
+        self._lab_updated_at = time.monotonic() + _seconds(_update_seconds)
         config = dict(config)
         config.update(_UPDATING)
         return config
@@ -68,10 +71,19 @@ def _wrap_update(original: Any) -> Any:
     return update
 
 
-def apply(pending_seconds: float) -> None:
-    """Install the state transitions (idempotent; the delay can be changed by calling again)."""
-    global _applied, _pending_seconds
+def _seconds(delay: Delay) -> float:
+    return delay() if callable(delay) else delay
+
+
+def apply(pending_seconds: Delay, update_seconds: Delay | None = None) -> None:
+    """Install the state transitions (idempotent; the delays can be changed by calling again).
+
+    ``update_seconds`` defaults to ``pending_seconds``; either may be a function that
+    draws the delay for each function or update (the aws profile's seeded figures).
+    """
+    global _applied, _pending_seconds, _update_seconds
     _pending_seconds = pending_seconds
+    _update_seconds = pending_seconds if update_seconds is None else update_seconds
     if _applied:
         return
     LambdaFunction.__init__ = _wrap_init(LambdaFunction.__init__)

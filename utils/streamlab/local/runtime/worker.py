@@ -1,9 +1,11 @@
 """The default worker: a small pure-Python client of the Lambda Runtime API.
 
-This file runs as a standalone script inside each execution environment
-(``python -I -S -B -u worker.py``), never as part of the emulator, and imports
-only the standard library, so the handler sees an interpreter as bare as
-Lambda's: no site-packages, no emulator, no kit. It mirrors AWS's runtime
+This file runs inside each execution environment, never as part of the
+emulator, and imports only the standard library, so the handler sees an
+interpreter as bare as Lambda's: no site-packages, no emulator, no kit. It is
+either a standalone script (``python -I -S -B -u worker.py``) or, on Linux and
+macOS, loaded once by the template process (``forkserver.py``), which forks a
+worker per environment and calls ``main()`` in it. It mirrors AWS's runtime
 interface client (``awslambdaric/bootstrap.py``) where a learner can tell the
 difference: the handler-loading errors and their messages, the error payload
 and its log framing (one event, lines joined by ``\\r``, indentation as
@@ -78,13 +80,30 @@ class _AllowedSitePackages(importlib.abc.MetaPathFinder):
         return importlib.machinery.PathFinder.find_spec(fullname, [self.locations[fullname]])
 
 
+def install_import_rules(allowed: dict[str, str]) -> None:
+    """Only the standard library on ``sys.path``, plus the allowed site packages.
+
+    Safe to call again (a worker forked from the template, which already
+    installed the rules, only updates the allowed locations).
+    """
+    here = os.path.dirname(os.path.abspath(__file__))  # the runtime's own files stay hidden
+    sys.path[:] = [
+        p
+        for p in sys.path
+        if p and "site-packages" not in p and "dist-packages" not in p and p != here
+    ]
+    for finder in sys.meta_path:
+        if isinstance(finder, _AllowedSitePackages):
+            finder.locations = allowed
+            return
+    sys.meta_path.append(_AllowedSitePackages(allowed))
+
+
 def _restrict_imports() -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     layer_paths = [p for p in os.environ.pop("LAB_RUNTIME_LAYER_PATHS", "").split(os.pathsep) if p]
-    allowed = json.loads(os.environ.pop("LAB_RUNTIME_ALLOWED_PACKAGES", "{}"))
-    stdlib = [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p]
-    sys.path[:] = [task_root, *layer_paths, *stdlib]
-    sys.meta_path.append(_AllowedSitePackages(allowed))
+    install_import_rules(json.loads(os.environ.pop("LAB_RUNTIME_ALLOWED_PACKAGES", "{}")))
+    sys.path[:0] = [task_root, *layer_paths]
 
 
 def _exit_when_orphaned() -> None:

@@ -1,0 +1,167 @@
+"""Cold start and worker memory: workers forked from the template against spawned ones.
+
+Two private emulators run side by side in the same run: one forks workers from
+its preloaded template (``LAB_LAMBDA_START=fork``, the default on Linux and
+macOS), the other spawns a new interpreter per worker (``LAB_LAMBDA_START=spawn``,
+the old start: the baseline). For each it prints:
+
+* cold start: CreateFunction, then the first Invoke answered (through boto3),
+  p50 / p99 over ``--rounds`` new functions, for a plain handler and for one
+  that imports boto3 at module level (as the labs' handlers do), with the
+  REPORT line's ``Init Duration`` (the worker's start: what the template changes);
+* the emulator's process tree with ``--keep`` functions warm at once (each
+  holding one environment): PSS (the headline), USS and RSS; see process_tree.
+
+Target (issue 16): cold start p50 <= 15 ms. Timings are printed, never asserted.
+Run: ``.venv/bin/python benchmarks/cold_start.py [--rounds 30] [--keep 6]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from typing import Any
+
+from process_tree import tree_memory
+
+HANDLER = "def handler(event, context):\n    return {'echo': event}\n"
+BOTO3_HANDLER = "import boto3\n" + HANDLER
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lambda_function.py", source)
+    return buffer.getvalue()
+
+
+def _start(start: str) -> tuple[int, Any, int]:
+    """A private emulator whose workers start the given way: (port, lab, emulator pid)."""
+    from streamlab.aws.session import connect
+    from streamlab.config import load_config
+    from streamlab.local import control
+
+    port = _free_port()
+    os.environ["LAB_LAMBDA_START"] = start
+    try:
+        pid = control.start(port).info["pid"]
+    finally:
+        os.environ.pop("LAB_LAMBDA_START", None)
+    lab = connect(
+        load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
+        start_emulator=False,
+    )
+    return port, lab, pid
+
+
+def _measure(lab: Any, pid: int, rounds: int, keep: int) -> dict[str, Any]:
+    client = lab.lambda_
+    role = lab.iam.create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    serial = iter(range(1_000_000))
+
+    def cold(source: str) -> float:
+        name = f"cold-{next(serial)}"
+        started = time.perf_counter()
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="lambda_function.handler",
+            Code={"ZipFile": _zip(source + f"# {name}\n")},  # own code: a new task folder
+        )
+        reply = client.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+        reply["Payload"].read()
+        elapsed = (time.perf_counter() - started) * 1000
+        report = base64.b64decode(reply["LogResult"]).decode()
+        init_ms.append(float(report.split("Init Duration: ")[1].split(" ms")[0]))
+        client.delete_function(FunctionName=name)  # its environment is reaped: memory stays flat
+        return elapsed
+
+    init_ms: list[float] = []
+    cold(HANDLER)  # first use: connections, moto's lazy imports
+    init_ms.clear()
+    plain = [cold(HANDLER) for _ in range(rounds)]
+    plain_init, init_ms[:] = list(init_ms), []
+    with_boto3 = [cold(BOTO3_HANDLER) for _ in range(rounds)]
+    time.sleep(6.0)  # the reaper (every 5 s) ends the deleted functions' environments
+    idle = tree_memory(pid)
+    for i in range(keep):
+        name = f"kept-{i}"
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="lambda_function.handler",
+            Code={"ZipFile": _zip(BOTO3_HANDLER + f"# {name}\n")},
+        )
+        client.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()
+    return {
+        "plain": plain,
+        "boto3": with_boto3,
+        "plain_init": plain_init,
+        "boto3_init": list(init_ms),
+        "idle": idle,
+        "kept": tree_memory(pid),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30, help="new functions per measurement")
+    parser.add_argument("--keep", type=int, default=6, help="functions kept warm for memory")
+    args = parser.parse_args()
+    from streamlab.local import control
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="streamlab-bench-") as state:
+        os.environ["LAB_STATE_DIR"] = state
+        for start in ("fork", "spawn"):
+            port, lab, pid = _start(start)
+            try:
+                results[start] = _measure(lab, pid, args.rounds, args.keep)
+            finally:
+                control.stop(port)
+
+    print(
+        f"python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs, "
+        f"{args.rounds} rounds"
+    )
+    print("cold start = CreateFunction + first Invoke answered, through boto3")
+    for label in ("plain", "boto3"):
+        what = "plain handler" if label == "plain" else "handler importing boto3"
+        for start in ("fork", "spawn"):
+            timings = results[start][label]
+            tag = "template fork " if start == "fork" else "spawn (baseline)"
+            init = results[start][f"{label}_init"]
+            print(
+                f"  {what:24} {tag:16} p50 {statistics.median(timings):7.1f} ms"
+                f"   p99 {_percentile(timings, 0.99):7.1f} ms"
+                f"   (Init Duration p50 {statistics.median(init):6.1f} ms)"
+            )
+    for start in ("fork", "spawn"):
+        tag = "template fork " if start == "fork" else "spawn (baseline)"
+        print(f"emulator tree, no function warm, {tag}: {results[start]['idle']}")
+        print(f"emulator tree, {args.keep} functions warm,  {tag}: {results[start]['kept']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""The template process: forks a ready worker for each execution environment.
+
+This file runs as a standalone script (``python -I -S -B -u forkserver.py``),
+started once by the emulator on Linux and macOS; like ``worker.py`` it imports
+only the standard library and the packages Lambda's Python runtime ships. It
+loads the worker, installs the worker's import rules and imports boto3 once,
+then waits. For each new environment the emulator sends the environment
+variables, the working folder and the write end of a pipe; the template forks,
+and the child becomes the worker:
+
+* its own session and process group (a timeout kills the worker and whatever
+  the handler started, as before);
+* standard output and error on the emulator's pipe, standard input on
+  ``/dev/null``, and every other descriptor closed, so no worker holds the
+  template's control socket or anything else it had open;
+* exactly the environment variables the emulator sent (the template's own are
+  dropped), the time zone re-read, and the function's code folder as its
+  working directory.
+
+A cold start then costs a fork instead of an interpreter start and the imports
+(tens of milliseconds and ~40 MiB each), and the workers share the template's
+memory copy-on-write. The template is single-threaded, so no lock can be held
+at the fork, and it never imported the emulator, so nothing of the emulator
+(sockets, locks, moto) reaches a worker.
+
+Messages both ways are length-prefixed JSON on a Unix socket pair; the pipe's
+descriptor travels with its request (``SCM_RIGHTS``). The template reaps its
+children and reports each exit status, so the emulator can tell how a worker
+ended. It exits, killing its workers, when the emulator's end of the socket
+closes, which also happens when the emulator is killed.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import io
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+
+HEADER = struct.Struct("!I")
+MAX_FDS = 4
+# What a handler most likely imports first; the rest of boto3 loads on demand, as it would.
+# botocore data every client needs, and the models of the services the labs' handlers use.
+WARM_DATA = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
+WARM_SERVICES = {"dynamodb": ("service-2", "endpoint-rule-set-1", "resources-1")}
+PRELOAD = (
+    "boto3",
+    "boto3.session",
+    "boto3.dynamodb.types",
+    "boto3.dynamodb.conditions",
+    "boto3.resources.factory",
+    "botocore.session",
+    "botocore.client",
+    "botocore.endpoint",
+    "botocore.httpsession",
+    "botocore.parsers",
+    "botocore.serialize",
+    "botocore.regions",
+    "botocore.retries.standard",
+)
+
+
+def read_message(sock: socket.socket) -> tuple[dict | None, list[int]]:
+    """One message and the descriptors that came with it; ``None`` when the peer is gone."""
+    fds: list[int] = []
+
+    def read_exact(size: int) -> bytes | None:
+        data = b""
+        while len(data) < size:
+            chunk, ancdata, _, _ = sock.recvmsg(size - len(data), socket.CMSG_SPACE(MAX_FDS * 4))
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    usable = len(payload) - len(payload) % 4
+                    fds.extend(struct.unpack(f"{usable // 4}i", payload[:usable]))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    header = read_exact(HEADER.size)
+    if header is None:
+        return None, fds
+    body = read_exact(HEADER.unpack(header)[0])
+    if body is None:
+        return None, fds
+    return json.loads(body), fds
+
+
+def write_message(sock: socket.socket, message: dict, fds: tuple[int, ...] = ()) -> None:
+    """Send one message, with ``fds`` attached to its first bytes."""
+    body = json.dumps(message).encode()
+    data = HEADER.pack(len(body)) + body
+    sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
+    if sent < len(data):
+        sock.sendall(data[sent:])
+
+
+def load_worker():  # noqa: ANN201 - a module
+    """``worker.py`` as a module under a name no handler would import."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+    spec = importlib.util.spec_from_file_location("_streamlab_lambda_worker", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def preload(worker) -> None:  # noqa: ANN001
+    """Install the worker's import rules, then import what every handler would."""
+    worker.install_import_rules(json.loads(os.environ.get("LAB_RUNTIME_ALLOWED_PACKAGES", "{}")))
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # not installed: a handler importing it fails as on AWS
+            pass
+    warm_boto3()
+    # Move everything loaded so far out of the collector's sight: a worker's collections
+    # then never walk (and so never copy) the template's objects.
+    gc.collect()
+    gc.freeze()
+
+
+def warm_boto3() -> None:
+    """Give boto3 a default session whose loader already holds the labs' service models.
+
+    Creating a client parses botocore's JSON models (endpoints, partitions, the
+    service's API and rules): ~20 MiB and tens of milliseconds per worker. Parsed
+    once here, a forked worker's ``boto3.client("dynamodb")`` or
+    ``boto3.resource("dynamodb")`` finds them in the default session's loader and
+    shares them copy-on-write. Nothing that depends on the function's environment
+    is resolved here: region, endpoint, credentials and profile are read when the
+    worker creates its client, from its own variables. The template runs with the
+    same ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` (``/dev/null``) as
+    every worker, so the config the session may have read is the one a worker
+    would read.
+    """
+    try:
+        import boto3
+    except ImportError:
+        return
+    try:
+        session = boto3.Session()
+        loader = session._loader  # noqa: SLF001 - the loader boto3 made for this session
+        for name in WARM_DATA:
+            loader.load_data(name)
+        for service, kinds in WARM_SERVICES.items():
+            version = loader.determine_latest_version(service, "service-2")
+            for kind in kinds:
+                loader.load_service_model(service, kind, version)
+    except Exception:  # a boto3 without these models: workers load what they need
+        return
+    boto3.DEFAULT_SESSION = session
+
+
+def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
+    """In the forked child: take the environment's identity, then run the worker. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.closerange(3, _max_fd())
+        # Fresh standard streams on the new descriptors (the old objects knew the old files),
+        # unbuffered and UTF-8 as ``-u -X utf8`` made them.
+        sys.stdout = sys.__stdout__ = _text_stream(1, "surrogateescape")
+        sys.stderr = sys.__stderr__ = _text_stream(2, "backslashreplace")
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ["LAB_RUNTIME_PARENT_PID"] = str(os.getppid())
+        time.tzset()
+        sys.argv = [worker.__file__]
+        worker.main()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            code = exc.code
+        elif exc.code is not None:
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def _text_stream(fd: int, errors: str) -> io.TextIOWrapper:
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors=errors, write_through=True)
+
+
+def _max_fd() -> int:
+    try:
+        return min(os.sysconf("SC_OPEN_MAX"), 65536)
+    except (OSError, ValueError):
+        return 65536
+
+
+def _reap(sock: socket.socket, children: set[int]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        write_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
+    """Fork a worker per request until the emulator goes away, then end the workers."""
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the selector
+    signal.set_wakeup_fd(wake_w)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    children: set[int] = set()
+    write_message(sock, {"ready": os.getpid()})
+    try:
+        while True:
+            for key, _ in selector.select():
+                if key.fileobj == wake_r:
+                    try:
+                        while os.read(wake_r, 512):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    continue
+                request, fds = read_message(sock)
+                if request is None:
+                    return
+                out_fd = fds[0] if fds else -1
+                try:
+                    if out_fd < 0:
+                        write_message(sock, {"failed": "no output pipe came with the request"})
+                        continue
+                    try:
+                        pid = os.fork()
+                    except OSError as exc:
+                        write_message(sock, {"failed": f"fork failed: {exc}"})
+                        continue
+                    if pid == 0:
+                        become_worker(worker, request, out_fd)
+                    children.add(pid)
+                    write_message(sock, {"spawned": pid})
+                finally:
+                    for fd in fds:
+                        os.close(fd)
+            _reap(sock, children)
+    except (BrokenPipeError, ConnectionError):
+        return
+    finally:
+        for pid in children:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def main() -> None:
+    sock = socket.socket(fileno=int(os.environ.pop("LAB_TEMPLATE_FD")))
+    worker = load_worker()
+    preload(worker)
+    serve(sock, worker)
+
+
+if __name__ == "__main__":
+    main()
