@@ -83,7 +83,9 @@ def test_each_count_follows_the_games_through_the_pipeline(rlab: Lab) -> None:
         rlab, [reliability.game_item("4", "Eve", "lots"), reliability.game_item("5", "Bob", 5)]
     )
     counts = _settle(counter, lambda c: c.retried >= 2)
-    assert (counts.written, counts.in_stream, counts.delivered, counts.counted) == (4, 6, 4, 2)
+    assert (counts.written, counts.in_stream) == (4, 6)
+    # Only the poison's shard is blocked: Bob's game went through if its key is in another one.
+    assert counts.delivered in (4, 5) and counts.counted == counts.delivered - 2
     assert counts.failed == 0
 
     # Retries off, bisect, a queue: the poison batch is given up (one message), Bob's gets through.
