@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
@@ -227,3 +228,38 @@ def test_granting_before_the_deploy_creates_the_role_and_survives_redeploys(rep_
     assert document["Statement"][0]["Resource"].startswith("arn:aws:dynamodb:us-west-2:")
     functions.delete_function(rep_lab, "rep")
     assert role not in {r["RoleName"] for r in rep_lab.iam.list_roles()["Roles"]}
+
+
+def test_a_replica_still_catching_up_gets_more_time_and_a_stalled_one_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replaying a long history under load outlasts one timeout: the wait goes on while
+    the replica changes, and ends a timeout after it stops changing."""
+    keys = [f"RecordID={n}" for n in range(40)]
+    calls = {"n": 0}
+
+    def catching_up(*_args, **_kwargs) -> replication.TableComparison:
+        calls["n"] += 1
+        found = replication.TableComparison("source", "replica", len(keys), 0)
+        found.missing = keys[calls["n"] :]  # one more item copied at every look
+        return found
+
+    monkeypatch.setattr(replication, "compare_tables", catching_up)
+    result = replication.wait_for_convergence(
+        SimpleNamespace(backend="local"), "T", region="r", timeout=0.05, interval=0.02,
+        patience=1000,
+    )
+    assert result.ok and calls["n"] >= len(keys)
+
+    def stalled(*_args, **_kwargs) -> replication.TableComparison:
+        calls["n"] += 1
+        found = replication.TableComparison("source", "replica", 2, 1)
+        found.missing = ["RecordID=1"]
+        return found
+
+    monkeypatch.setattr(replication, "compare_tables", stalled)
+    result = replication.wait_for_convergence(
+        SimpleNamespace(backend="local"), "T", region="r", timeout=0.05, interval=0.02,
+        patience=1000,
+    )
+    assert not result.ok and result.missing == ["RecordID=1"]

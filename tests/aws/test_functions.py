@@ -67,6 +67,16 @@ def test_deploy_creates_an_active_function_running_the_cell(lab: Lab) -> None:
     assert "fn-create created" in deployment.summary()
 
 
+def test_deploy_gives_the_log_group_a_retention_and_the_lab_tags(lab: Lab) -> None:
+    """Lambda's own log group keeps events forever: the kit makes it first, kept a day."""
+    functions.deploy_function(lab, "fn-retention", HELLO)
+    group = f"/aws/lambda/{lab.name('fn-retention')}"
+    [described] = lab.logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert described["retentionInDays"] == 1
+    assert lab.logs.list_tags_log_group(logGroupName=group)["tags"] == roles.lab_tags(lab)
+    functions.deploy_function(lab, "fn-retention", HELLO)  # running the cell again is fine
+
+
 def test_running_the_cell_again_updates_code_and_settings(lab: Lab) -> None:
     functions.deploy_function(lab, "fn-update", HELLO)
     same = functions.deploy_function(lab, "fn-update", HELLO)

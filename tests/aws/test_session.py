@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
 
 from streamlab.aws.session import LOCAL_ACCESS_KEY, SERVICES, connect
-from streamlab.config import load_config
+from streamlab.config import PREFIX_FROM_STS, load_config, prefix_from_identity
 from streamlab.errors import CredentialsError
 
 
@@ -106,3 +107,55 @@ def test_aws_backend_without_region_says_what_to_do(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
     with pytest.raises(CredentialsError, match="LAB_REGION"):
         connect(load_config({"LAB_BACKEND": "aws"}))
+
+
+def test_aws_clients_ride_out_throttling_in_adaptive_mode(
+    monkeypatch: pytest.MonkeyPatch, no_network: list[object]
+) -> None:
+    """botocore's default (standard, 3 attempts) gives up after about a second of throttling."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE12")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    lab = connect(
+        load_config({"LAB_BACKEND": "aws", "LAB_REGION": "eu-west-1", "LAB_PREFIX": "bob-"})
+    )
+    for client in (lab.logs, lab.dynamodbstreams, lab.lambda_, lab.client("dynamodb", "us-west-2")):
+        retries = client.meta.config.retries
+        assert retries["mode"] == "adaptive" and retries["total_max_attempts"] >= 10
+    assert no_network == []
+
+
+@pytest.fixture
+def aws_on_emulator(monkeypatch: pytest.MonkeyPatch, emulator: str) -> str:
+    """LAB_BACKEND=aws whose AWS endpoint is this test's private emulator (never the internet)."""
+    from streamlab.local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
+
+    for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "LAB_PREFIX"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", NOTEBOOK_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_KEY)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return emulator
+
+
+def test_without_lab_prefix_or_hub_user_the_prefix_is_the_sts_identity(
+    aws_on_emulator: str,
+) -> None:
+    lab = connect(load_config({"LAB_BACKEND": "aws", "LAB_REGION": "eu-west-1", "USER": "jovyan"}))
+    arn = lab.sts.get_caller_identity()["Arn"]
+    assert lab.prefix == prefix_from_identity(arn) and lab.prefix not in ("", "jovyan-")
+    assert lab.config.prefix_source.startswith(PREFIX_FROM_STS) and arn in lab.config.prefix_source
+
+
+def test_a_profile_region_of_us_west_2_moves_the_replica_elsewhere(
+    aws_on_emulator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No LAB_REGION: the region is the profile's, known only once boto3 reads it."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # what a us-west-2 profile gives
+    lab = connect(load_config({"LAB_BACKEND": "aws", "LAB_PREFIX": "ann-"}))
+    assert lab.region == "us-west-2" and lab.config.replica_region == "us-east-1"

@@ -61,3 +61,16 @@ def test_an_answered_exercise_is_no_longer_pending(shell) -> None:
     assert exercise.is_pending("9.8")
     shell.run_cell("# Exercise 9.8: do it\nanswer = 42")
     assert not exercise.is_pending("9.8")
+
+
+def test_a_persisting_aws_throttle_says_what_to_do_in_a_few_lines(shell, capsys) -> None:
+    error_display.install_error_display(shell)
+    result = shell.run_cell(
+        "from botocore.exceptions import ClientError\n"
+        "raise ClientError({'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'}},"
+        " 'FilterLogEvents')"
+    )
+    assert result.error_in_exec is not None  # the cell still fails
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(shown) <= 3 and "Traceback" not in "\n".join(shown)
+    assert "throttling FilterLogEvents" in shown[-1] and "run the cell again" in shown[-1]

@@ -246,3 +246,15 @@ def test_build_writes_then_check_finds_it_in_step(tmp_path: Path) -> None:
 def test_build_without_solutions_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="No notebooks"):
         build_labs.build_labs(tmp_path)
+
+
+def test_refreshing_a_solutions_outputs_keeps_its_lab_facts() -> None:
+    """run-solutions writes normalise_solution's result: the facts (the lab's source) stay."""
+    from streamlab.tooling import lab_facts
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata[lab_facts.METADATA_KEY] = {"title": "Lab 99", "minutes": {"teaching": 1}}
+    nb.metadata["widgets"] = {"state": "volatile"}
+    kept = build_labs.normalise_solution(nb)
+    assert kept.metadata[lab_facts.METADATA_KEY] == nb.metadata[lab_facts.METADATA_KEY]
+    assert "widgets" not in kept.metadata

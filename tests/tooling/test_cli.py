@@ -79,3 +79,40 @@ def test_cleanup_dry_run_lists_and_keeps_then_cleanup_deletes(emulator: str) -> 
     assert "nothing is left under the prefix" in real.stdout
     again = _run("cleanup", "--dry-run", **env)
     assert "dry run: 0 resource(s)" in again.stdout
+
+
+def test_doctor_on_aws_prints_the_prefix_and_its_source_and_passes_nothing_unchecked(
+    emulator: str, tmp_path
+) -> None:
+    """LAB_BACKEND=aws against this test's private emulator as the AWS endpoint."""
+    from streamlab.local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "LAB_PREFIX", "JUPYTERHUB_USER"))
+    }
+    env.update(
+        LAB_BACKEND="aws",
+        LAB_REGION="eu-west-1",
+        AWS_ENDPOINT_URL=emulator,
+        AWS_ACCESS_KEY_ID=NOTEBOOK_ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=DUMMY_SECRET_KEY,
+        AWS_CONFIG_FILE=str(tmp_path / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlab", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    lines = result.stdout.splitlines()
+    [prefix] = [line for line in lines if " prefix: " in line]
+    assert prefix.startswith("PASS") and "from STS caller identity" in prefix, lines
+    assert any(line.startswith("PASS  regions: lab eu-west-1, replica us-west-2") for line in lines)
+    assert not any(line.startswith("PASS") and "not checked" in line for line in lines), lines
+    assert result.returncode in (0, 1, 2) and "Traceback" not in result.stderr

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import boto3
 import pytest
+from aws_stubs import StubbedLab
 from botocore.stub import Stubber
 
-from streamlab.tooling.doctor import check_permissions, principal_arn
+from streamlab.tooling import doctor
+from streamlab.tooling.doctor import (
+    Check,
+    check_lambda_concurrency,
+    check_permissions,
+    check_regions,
+    not_checked,
+    principal_arn,
+    resolve_principal,
+)
 
 ACCOUNT = "111122223333"
 
@@ -26,6 +37,19 @@ def _fake_lab(denied: set[str], simulation_error: str | None = None):
             "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Participant/alice",
             "UserId": "AROA:alice",
         },
+    )
+    iam_stub.add_response(
+        "get_role",
+        {
+            "Role": {
+                "Path": "/",
+                "RoleName": "Participant",
+                "RoleId": "AROAEXAMPLEEXAMPLE123",
+                "Arn": f"arn:aws:iam::{ACCOUNT}:role/Participant",
+                "CreateDate": "2026-01-01T00:00:00Z",
+            }
+        },
+        {"RoleName": "Participant"},
     )
     return (
         SimpleNamespace(sts=sts, iam=iam, prefix="alice-", region="eu-west-1"),
@@ -74,12 +98,96 @@ def test_permissions_pass_only_when_every_action_is_allowed(denied: set[str]) ->
         assert "dynamodb:PutItem" in check.detail and "participant-policy.json" in check.detail
 
 
-def test_simulation_not_allowed_is_reported_not_failed() -> None:
+def test_simulation_not_allowed_is_not_checked_never_a_pass() -> None:
     lab, sts_stub, iam_stub = _fake_lab(set())
     iam_stub.add_client_error("simulate_principal_policy", "AccessDenied", "no")
     with sts_stub, iam_stub:
         check = check_permissions(lab, ["dynamodb:ListTables"])
-    assert check.ok and "not checked (AccessDenied" in check.detail
+    assert not check.ok and not check.checked
+    assert check.line().startswith("----  permissions: not checked: AccessDenied")
+    assert "PASS" not in check.line()
+
+
+def test_sso_role_arns_keep_their_path() -> None:
+    """IAM Identity Center roles live under /aws-reserved/sso.amazonaws.com/: the STS ARN
+    drops that path, and a simulation of the path-less ARN fails with NoSuchEntity."""
+    session = boto3.Session(
+        aws_access_key_id="AKIAEXAMPLEEXAMPLE12", aws_secret_access_key="x", region_name="eu-west-1"
+    )
+    iam = session.client("iam")
+    caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Lab_0a1b2c3d/alice@example.org"
+    with Stubber(iam) as stub:
+        stub.add_client_error("get_role", "AccessDenied", "no")
+        guessed = resolve_principal(SimpleNamespace(iam=iam), caller)
+        real = (
+            f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+            "AWSReservedSSO_Lab_0a1b2c3d"
+        )
+        stub.add_response(
+            "get_role",
+            {
+                "Role": {
+                    "Path": "/aws-reserved/sso.amazonaws.com/eu-west-1/",
+                    "RoleName": "AWSReservedSSO_Lab_0a1b2c3d",
+                    "RoleId": "AROAEXAMPLEEXAMPLE123",
+                    "Arn": real,
+                    "CreateDate": "2026-01-01T00:00:00Z",
+                }
+            },
+        )
+        read = resolve_principal(SimpleNamespace(iam=iam), caller)
+    assert guessed == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Lab_0a1b2c3d"
+    )
+    assert read == real
+
+
+def _settings_lab(answer: dict | None = None, error: str | None = None) -> StubbedLab:
+    lab = StubbedLab()
+    stub = lab.stub("lambda")
+    if error:
+        stub.add_client_error("get_account_settings", error, "no", 403)
+    else:
+        stub.add_response("get_account_settings", answer or {})
+    return lab
+
+
+def test_a_low_lambda_concurrency_quota_fails_with_what_to_do() -> None:
+    low = _settings_lab({"AccountLimit": {"ConcurrentExecutions": 10}})
+    check = check_lambda_concurrency(low)
+    assert check.checked and not check.ok
+    assert "10 concurrent executions" in check.detail and "Service Quotas" in check.detail
+    enough = _settings_lab({"AccountLimit": {"ConcurrentExecutions": 1000}})
+    assert check_lambda_concurrency(enough).ok
+    denied = check_lambda_concurrency(_settings_lab(error="AccessDeniedException"))
+    assert not denied.checked and "GetAccountSettings" in denied.detail
+
+
+def test_regions_must_differ_and_the_replica_must_be_usable() -> None:
+    lab = StubbedLab()
+    lab.stub("dynamodb", "us-west-2").add_response("list_tables", {"TableNames": []})
+    check = check_regions(lab)
+    assert check.ok and "lab eu-west-1, replica us-west-2" in check.detail
+    same = StubbedLab()
+    same.config = dataclasses.replace(same.config, replica_region="eu-west-1")
+    assert not check_regions(same).ok
+    closed = StubbedLab()
+    closed.stub("dynamodb", "us-west-2").add_client_error(
+        "list_tables", "UnrecognizedClientException", "The security token is invalid", 400
+    )
+    failed = check_regions(closed)
+    assert failed.checked and not failed.ok and "LAB_REPLICA_REGION" in failed.detail
+
+
+def test_something_not_checked_is_not_all_passed(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(
+        doctor,
+        "run_checks",
+        lambda: [Check("python", True, "3.12"), not_checked("permissions", "AccessDenied")],
+    )
+    assert doctor.main() == 2
+    out = capsys.readouterr().out
+    assert "all checks passed" not in out and "1 check(s) not checked" in out
 
 
 class _RecordingIam:

@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamlab.aws import tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import poll_until
 from streamlab.errors import LabError
 
 WINDOW_TABLE = "GameScoresPerWindow"
@@ -59,14 +61,14 @@ def create_window_table(lab: Lab) -> str:
     """
     name = window_table_name(lab)
     client = lab.dynamodb
-    config = {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
+    tables.ensure_not_deleting(lab, name)
     try:
         existing = client.describe_table(TableName=name)["Table"]
     except client.exceptions.ResourceNotFoundException:
         existing = None
     if existing is not None and existing.get("KeySchema") != KEY_SCHEMA:
         client.delete_table(TableName=name)
-        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=config)
+        tables.wait_until_gone(lab, name)
     try:
         client.create_table(
             TableName=name,
@@ -80,7 +82,7 @@ def create_window_table(lab: Lab) -> str:
         )
     except client.exceptions.ResourceInUseException:
         pass  # it exists already: keep it
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=config)
+    tables.wait_until_active(lab, name)
     return name
 
 
@@ -253,12 +255,15 @@ def wait_for_windows(
     wanted = {
         start: {p: dict(t) for p, t in players.items()} for start, players in expected.items()
     }
-    deadline = clock() + timeout
-    while True:
-        result = WindowResult(wanted, window_rows(lab, list(wanted)))
-        if result.ok or clock() >= deadline:
-            return result
-        sleep(interval)
+    return poll_until(
+        lambda: WindowResult(wanted, window_rows(lab, list(wanted))),
+        lambda result: result.ok,
+        what=f"the totals of {len(wanted)} window(s)",
+        limit=timeout,
+        interval=interval,
+        clock=clock,
+        sleep=sleep,
+    )
 
 
 # -- the chart ---------------------------------------------------------------------------

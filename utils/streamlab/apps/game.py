@@ -24,9 +24,12 @@ from typing import Any
 
 import botocore.exceptions
 
+from streamlab.aws import tables
+from streamlab.aws.account import low_concurrency_note
 from streamlab.aws.functions import table_variable
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
 SCORES_TABLE = "GameScoreRecords"
@@ -80,14 +83,14 @@ def create_game_tables(lab: Lab) -> GameTables:
         StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
     )
     _create_table(lab, totals, "PlayerName")
-    waiter = lab.dynamodb.get_waiter("table_exists")
     for name in (scores, totals):
-        waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        tables.wait_until_active(lab, name)
     stream_arn = _ensure_stream(lab, scores)
     return GameTables(scores=scores, totals=totals, stream_arn=stream_arn)
 
 
 def _create_table(lab: Lab, name: str, hash_key: str, **extra: Any) -> None:
+    tables.ensure_not_deleting(lab, name)
     try:
         lab.dynamodb.create_table(
             TableName=name,
@@ -117,10 +120,7 @@ def _ensure_stream(lab: Lab, table: str) -> str:
         TableName=table,
         StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
     )
-    lab.dynamodb.get_waiter("table_exists").wait(
-        TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-    )
-    return lab.dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    return tables.wait_until_active(lab, table)["LatestStreamArn"]
 
 
 def delete_game_tables(lab: Lab) -> list[str]:
@@ -135,9 +135,7 @@ def delete_game_tables(lab: Lab) -> list[str]:
             continue
         deleted.append(name)
     for name in deleted:
-        lab.dynamodb.get_waiter("table_not_exists").wait(
-            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
+        tables.wait_until_gone(lab, name)
     return deleted
 
 
@@ -150,7 +148,7 @@ def start_afresh(lab: Lab) -> GameTables:
     04's aggregator counts INSERTs only). Deleting the mappings first stops every poller
     reading the old stream, lab 06's included (lab 06 reconnects its own when run again).
     """
-    from streamlab.aws.mappings import delete_mapping
+    from streamlab.aws.mappings import delete_mappings
 
     try:
         arn = lab.dynamodb.describe_table(TableName=scores_table_name(lab))["Table"]["TableArn"]
@@ -158,12 +156,14 @@ def start_afresh(lab: Lab) -> GameTables:
         arn = None
     readers: set[str] = set()
     if arn:
+        uuids: list[str] = []
         listed = lab.lambda_.get_paginator("list_event_source_mappings").paginate()
         for page in listed:
             for mapping in page["EventSourceMappings"]:
                 if mapping.get("EventSourceArn", "").startswith(f"{arn}/stream/"):
-                    delete_mapping(lab, mapping["UUID"])
+                    uuids.append(mapping["UUID"])
                     readers.add(mapping["FunctionArn"].split(":")[6])
+        delete_mappings(lab, uuids)  # all at once, then one bounded wait for all of them
         for function in readers:  # their logs too, so counts of log lines start at zero
             try:
                 lab.logs.delete_log_group(logGroupName=f"/aws/lambda/{function}")
@@ -411,16 +411,25 @@ def wait_for_totals(lab: Lab, *, timeout: float = 60.0, interval: float = 0.5) -
     are scanned again when the aggregate matches or has counted as many games as
     there were, in case more games arrived meanwhile.
     """
-    deadline = time.monotonic() + timeout
+    wait = Wait(
+        f"{TOTALS_TABLE} to count every game",
+        timeout,
+        "",
+        interval=interval,
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+    )
     comparison = recompute_totals_by_scan(lab)
-    while not comparison.ok and time.monotonic() < deadline:
-        time.sleep(interval)
+    while not comparison.ok and wait.remaining() > 0:
+        counted_so_far = sum(row.get("GamesPlayed", 0) for row in comparison.actual.values())
+        wait.pause(f"{counted_so_far} of {comparison.games} games counted")
         actual = _actual_totals(lab)
         cheap = compare_totals(comparison.expected, actual, comparison.games, comparison.pages)
         counted = sum(row["GamesPlayed"] for row in actual.values())
         # Scan again when the aggregate matches, or has counted as many games as the last
         # scan found (then more games may have arrived since).
         comparison = recompute_totals_by_scan(lab) if cheap.ok or counted >= cheap.games else cheap
+    if comparison.ok:
+        wait.done()
     return comparison
 
 
@@ -437,7 +446,9 @@ def check_totals(lab: Lab, *, min_games: int = 500, timeout: float = 60.0) -> To
             f"least {min_games}: run the burst cell (simulate_games(lab, {min_games})) first."
         )
     if not comparison.ok:
-        raise LabError(f"{comparison.summary()[len('FAIL: ') :]} ({_hint(comparison)})")
+        note = low_concurrency_note(lab)  # a throttled account, not the learner's code
+        hint = note or _hint(comparison)
+        raise LabError(f"{comparison.summary()[len('FAIL: ') :]} ({hint})")
     print(comparison.summary())
     return comparison
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from streamlab.aws import functions, mappings, queues, streams, tables
 from streamlab.aws.session import Lab
+from streamlab.aws.waiting import poll_until
 from streamlab.errors import LabError
 
 GAMES = "ReliabilityGames"
@@ -48,12 +49,15 @@ def wait_until(
 ) -> T:
     """Call ``probe`` until ``done(result)`` or the timeout; the last result either way."""
     timeout = (15.0 if lab.backend == "local" else 120.0) if timeout is None else timeout
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if done(result) or time.monotonic() >= deadline:
-            return result
-        time.sleep(_poll(lab))
+    return poll_until(
+        probe,
+        done,
+        what="the aggregator to catch up",
+        limit=timeout,
+        interval=_poll(lab),
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+        status=lambda result: getattr(result, "summary", lambda: "")()[:100],
+    )
 
 
 # -- starting afresh -------------------------------------------------------------------

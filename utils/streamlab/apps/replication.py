@@ -21,9 +21,10 @@ from typing import Any
 
 import botocore.exceptions
 
-from streamlab.aws import roles
+from streamlab.aws import roles, tables
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import poll_until
 from streamlab.errors import LabError
 
 REPLICA_REGION_ENV = "REPLICA_REGION"
@@ -32,6 +33,8 @@ REPLICA_POLICY_NAME = "replica-writes"
 #: What a replicator needs on the replica: put a new image, delete a removed key.
 REPLICA_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 _BATCH = 25  # BatchWriteItem's limit
+# A replicator still replaying history may take this many timeouts in all, while it progresses.
+PATIENCE = 6.0
 
 
 def replica_region(lab: Lab) -> str:
@@ -43,10 +46,6 @@ def replica_region(lab: Lab) -> str:
             "another region, e.g. us-west-2."
         )
     return region
-
-
-def _waiter_config(lab: Lab) -> dict[str, Any]:
-    return {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
 
 
 def create_replica_table(
@@ -72,10 +71,10 @@ def create_replica_table(
             client.delete_table(TableName=table)
         except client.exceptions.ResourceNotFoundException:
             pass
-        else:
-            client.get_waiter("table_not_exists").wait(
-                TableName=table, WaiterConfig=_waiter_config(lab)
-            )
+        except client.exceptions.ResourceInUseException:
+            pass  # already being deleted: wait below
+        tables.wait_until_gone(lab, table, region)
+    tables.ensure_not_deleting(lab, table, region)
     key_names = {key["AttributeName"] for key in source["KeySchema"]}
     try:
         client.create_table(
@@ -89,7 +88,7 @@ def create_replica_table(
         )
     except client.exceptions.ResourceInUseException:
         pass  # it exists already: keep it
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_waiter_config(lab))
+    tables.wait_until_active(lab, table, region)
     return table
 
 
@@ -231,6 +230,10 @@ class TableComparison:
     def ok(self) -> bool:
         return not (self.missing or self.extra or self.different)
 
+    def fingerprint(self) -> tuple:
+        """What differs, to tell a replica still changing from one that stopped."""
+        return (tuple(self.missing), tuple(self.extra), tuple(map(str, self.different)))
+
     def describe_differences(self, limit: int = 10) -> list[str]:
         lines = [f"missing in the replica: {key}" for key in self.missing]
         lines += [f"only in the replica: {key}" for key in self.extra]
@@ -315,15 +318,31 @@ def wait_for_convergence(
     *,
     timeout: float = 30.0,
     interval: float = 0.5,
+    patience: float = PATIENCE,
 ) -> TableComparison:
-    """Compare until the replica has caught up or ``timeout`` runs out; return the last result.
+    """Compare until the replica has caught up; return the last result.
 
     Replication is asynchronous (milliseconds locally, about a second on AWS), so
-    a check right after a write waits; a failure still shows what differs.
+    a check right after a write waits; a failure still shows what differs. A
+    replicator that starts at ``TRIM_HORIZON`` first replays the stream's whole
+    history, which takes a while on a busy machine (or account): as long as the
+    replica keeps changing, the wait goes on, up to ``patience`` times ``timeout``
+    in all; it gives up after ``timeout`` seconds without any change.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        comparison = compare_tables(lab, table, replica_table, region)
-        if comparison.ok or time.monotonic() >= deadline:
-            return comparison
-        time.sleep(interval)
+    started = time.monotonic()
+    comparison = compare_tables(lab, table, replica_table, region)
+    while not comparison.ok:
+        before = comparison.fingerprint()
+        comparison = poll_until(
+            lambda: compare_tables(lab, table, replica_table, region),
+            lambda found: found.ok,
+            what=f"the replica of {table} to catch up",
+            limit=timeout,
+            interval=interval,
+            status=lambda found: f"{len(found.missing)} missing, {len(found.different)} differ",
+            jitter=0.2 if lab.backend == "aws" else 0.0,
+        )
+        stalled = comparison.fingerprint() == before
+        if stalled or time.monotonic() - started + timeout > patience * timeout:
+            break
+    return comparison

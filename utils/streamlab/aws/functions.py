@@ -25,7 +25,9 @@ from typing import Any, TypeVar
 import botocore.exceptions
 
 from streamlab.aws import roles
+from streamlab.aws.logs import ensure_log_group
 from streamlab.aws.session import Lab
+from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
 DEFAULT_HANDLER = "handler.lambda_handler"
@@ -130,8 +132,16 @@ def call_with_role_retry(
     meanwhile with "The role defined for the function cannot be assumed by
     Lambda."; any other error is raised at once.
     """
-    give_up = clock() + deadline_seconds
-    delay = 1.0
+    wait = Wait(
+        "Lambda to be able to assume the new execution role (IAM propagation)",
+        deadline_seconds,
+        "",
+        interval=1.0,
+        backoff=2.0,
+        max_interval=8.0,
+        clock=clock,
+        sleep=sleep,
+    )
     while True:
         try:
             return call()
@@ -139,14 +149,14 @@ def call_with_role_retry(
             message = exc.response.get("Error", {}).get("Message", "")
             if ROLE_NOT_ASSUMABLE not in message:
                 raise
-            if clock() + delay > give_up:
+            now = wait.now()
+            if wait.remaining(now) < wait.interval:
                 raise LabError(
                     f"Lambda still cannot assume the execution role after "
                     f"{deadline_seconds:.0f} s: check that the role exists and trusts "
                     "lambda.amazonaws.com, then run the cell again."
                 ) from None
-        sleep(delay)
-        delay = min(delay * 2, 8.0)
+            wait.pause("AWS says the role cannot be assumed yet", now=now)
 
 
 def deploy_function(
@@ -224,6 +234,7 @@ def deploy_function(
         action = _update(lab, function_name, current, package, wanted, sleep)
         if role_status != "unchanged":
             action = "updated"  # new permissions are a change to the function too
+    ensure_log_group(lab, function_name)  # tagged, and kept for a day, not forever
     configuration = client.get_function_configuration(FunctionName=function_name)
     configuration.pop("ResponseMetadata", None)
     return Deployment(configuration=configuration, action=action, role_arn=role_arn, policy=policy)
@@ -261,24 +272,55 @@ def _update(
     return "updated" if changed else "unchanged"
 
 
+#: What boto3's waiters of the same names look at: the field, its goal, the states on the way.
+_WAITS = {
+    "function_active_v2": ("State", "Active", ("Pending",), "StateReason"),
+    "function_updated_v2": (
+        "LastUpdateStatus",
+        "Successful",
+        ("InProgress",),
+        "LastUpdateStatusReason",
+    ),
+}
+#: How long a function may take to become Active or finish an update.
+FUNCTION_WAIT_SECONDS = {"local": 60.0, "aws": 300.0}
+
+
 def _wait(lab: Lab, waiter_name: str, function_name: str, what: str) -> None:
-    """A boto3 waiter whose failure is one line that says what happened."""
-    # Locally a state changes within a fraction of a second: look often. On AWS, boto3's pace.
-    config = {"Delay": 0.1, "MaxAttempts": 600} if lab.backend == "local" else {}
-    try:
-        lab.lambda_.get_waiter(waiter_name).wait(FunctionName=function_name, WaiterConfig=config)
-    except botocore.exceptions.WaiterError as exc:
-        last = exc.last_response or {}
-        reason = (
-            last.get("StateReason")
-            or last.get("LastUpdateStatusReason")
-            or last.get("Error", {}).get("Message")
-            or str(exc)
-        )
-        raise LabError(
-            f"Function {function_name} did not {what}: {reason}. Fix the cause and run the "
-            "cell again."
-        ) from None
+    """Wait like boto3's ``waiter_name`` (bounded, with progress); a failure is one line."""
+    field_name, goal, on_the_way, reason_field = _WAITS[waiter_name]
+    aws = lab.backend == "aws"
+    wait = Wait(
+        f"function {function_name} to {what}",
+        FUNCTION_WAIT_SECONDS[lab.backend],
+        "look at the function in the Lambda console, then run the cell again.",
+        interval=1.0 if aws else 0.1,
+        max_interval=5.0 if aws else 0.1,
+        backoff=1.5,
+        jitter=0.2 if aws else 0.0,
+    )
+    client = lab.lambda_
+    while True:
+        try:
+            config = wait.look(
+                lambda: client.get_function_configuration(FunctionName=function_name)
+            )
+        except client.exceptions.ResourceNotFoundException:
+            raise LabError(
+                f"Function {function_name} did not {what}: it does not exist. Deploy it (run the "
+                "cell with %%lambda_function) and run this cell again."
+            ) from None
+        value = config.get(field_name, goal) if config is not None else None
+        if value == goal:
+            wait.done()
+            return
+        if value is not None and value not in on_the_way:
+            reason = config.get(reason_field) or value
+            raise LabError(
+                f"Function {function_name} did not {what}: {reason}. Fix the cause and run the "
+                "cell again."
+            )
+        wait.pause(f"still {value}" if value else "throttled")
 
 
 def _check_settings(timeout: int, memory: int) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from streamlab.aws.session import Lab
+from streamlab.aws.tags import prefix_tags
+from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
 Event = dict[str, Any]
@@ -25,6 +27,8 @@ LOCAL_TIMEOUT = 10.0
 AWS_TIMEOUT = 120.0
 LOCAL_POLL = 0.1
 AWS_POLL = 2.0
+#: How long the labs' log events are kept (CloudWatch's shortest retention).
+LOG_RETENTION_DAYS = 1
 START_PREFIX = "START RequestId: "
 REPORT_PREFIX = "REPORT RequestId: "
 
@@ -36,6 +40,23 @@ class LogsNotFound(LabError):
 def log_group_name(function_name: str) -> str:
     """Lambda's log group for a function (give the full, prefixed name)."""
     return f"/aws/lambda/{function_name}"
+
+
+def ensure_log_group(lab: Lab, function_name: str) -> str:
+    """Create the function's log group (tagged) if missing and give it a retention.
+
+    Lambda creates the group at the first invocation with no retention, so a
+    workshop's logs would be kept, and billed, forever; the kit creates it first,
+    tagged for cleanup, and keeps events ``LOG_RETENTION_DAYS`` day(s).
+    """
+    group = log_group_name(function_name)
+    client = lab.logs
+    try:
+        client.create_log_group(logGroupName=group, tags=prefix_tags(lab.prefix))
+    except client.exceptions.ResourceAlreadyExistsException:
+        pass
+    client.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
+    return group
 
 
 def default_timeout(lab: Lab) -> float:
@@ -124,7 +145,7 @@ def request_logs(
     """
     wait = _Wait(lab, timeout, sleep, clock)
     while True:
-        events = _request_events(lab, function_name, request_id)
+        events = wait.look(lambda: _request_events(lab, function_name, request_id), [])
         if _is_complete(events, request_id):
             return events
         wait.next(
@@ -149,7 +170,12 @@ def latest_invocation_logs(
     """
     wait = _Wait(lab, timeout, sleep, clock)
     while True:
-        starts = filter_events(lab, function_name, f'"{START_PREFIX.strip()}"', start_time=since)
+        starts = wait.look(
+            lambda: filter_events(
+                lab, function_name, f'"{START_PREFIX.strip()}"', start_time=since
+            ),
+            [],
+        )
         starts = [e for e in starts if e["message"].startswith(START_PREFIX)]
         if starts:
             request_id = request_id_of(starts[-1]["message"])
@@ -174,7 +200,7 @@ def find_logs(
     """Events matching a CloudWatch filter ``pattern``; waits for at least ``min_count``."""
     wait = _Wait(lab, timeout, sleep, clock)
     while True:
-        events = filter_events(lab, function_name, pattern, start_time=since)
+        events = wait.look(lambda: filter_events(lab, function_name, pattern, start_time=since), [])
         if len(events) >= min_count:
             return events
         wait.next(
@@ -261,7 +287,12 @@ def _stream_events(lab: Lab, function_name: str, stream_name: str) -> Iterator[E
 
 
 class _Wait:
-    """Polling with a deadline; gives up with a message that says what to do next."""
+    """Polling for log events with a deadline, progress, and a message that says what to do.
+
+    On AWS, FilterLogEvents is limited to about 5 calls a second for the whole
+    account, shared by the room: polls start 2 s apart and back off to 10 s,
+    with jitter, and a throttled poll is just a poll that found nothing yet.
+    """
 
     def __init__(
         self,
@@ -272,20 +303,33 @@ class _Wait:
     ) -> None:
         self.lab = lab
         self.timeout = default_timeout(lab) if timeout is None else timeout
-        self.sleep = sleep
-        self.clock = clock
-        self.deadline = clock() + self.timeout
-        self.interval = _poll_interval(lab)
+        aws = lab.backend == "aws"
+        self.advice = (
+            "CloudWatch Logs can lag by a minute on AWS: run the cell again"
+            if aws
+            else "check that the function was invoked (locally logs arrive at once)"
+        )
+        self.progress = Wait(
+            "log events",
+            self.timeout,
+            self.advice,
+            interval=_poll_interval(lab),
+            max_interval=10.0 if aws else _poll_interval(lab),
+            backoff=1.5 if aws else 1.0,
+            jitter=0.2 if aws else 0.0,
+            clock=clock,
+            sleep=sleep,
+        )
 
     def remaining(self) -> float:
-        return self.deadline - self.clock()
+        return self.progress.remaining()
+
+    def look(self, probe: Callable[[], Any], empty: Any) -> Any:
+        """``probe()``; ``empty`` when AWS throttled it (nothing found yet, poll slower)."""
+        found = self.progress.look(probe)
+        return empty if found is None else found
 
     def next(self, what: str) -> None:
         if self.remaining() <= 0:
-            advice = (
-                "CloudWatch Logs can lag by a minute on AWS: run the cell again"
-                if self.lab.backend == "aws"
-                else "check that the function was invoked (locally logs arrive at once)"
-            )
-            raise LogsNotFound(f"{what} after {self.timeout:.0f} s: {advice}.")
-        self.sleep(min(self.interval, max(self.remaining(), 0.0)))
+            raise LogsNotFound(f"{what} after {self.timeout:.0f} s: {self.advice}.")
+        self.progress.pause(what)

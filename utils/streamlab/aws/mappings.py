@@ -9,15 +9,26 @@ deliver every record twice).
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
+
+import botocore.exceptions
 
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tags
+from streamlab.aws.waiting import Wait, error_code
 from streamlab.errors import LabError
 
 SETTLED_STATES = ("Enabled", "Disabled")
 WAIT_SECONDS = {"local": 30.0, "aws": 600.0}
+POLL_SECONDS = {"local": 0.2, "aws": 5.0}
+#: How long a just-written role policy may take to reach Lambda's check of the role's
+#: stream permissions (IAM is eventually consistent; AWS says seconds, users see up to ~1 min).
+PROPAGATION_SECONDS = {"local": 0.0, "aws": 120.0}
+#: The start of AWS's message when the role cannot (yet) read the stream.
+STREAM_ACCESS_MESSAGE = "Cannot access stream"
+#: ... and when the role cannot (yet) be assumed by Lambda.
+ROLE_ASSUME_MESSAGE = "cannot be assumed by Lambda"
 # Settings that can be changed on an existing mapping (StartingPosition cannot).
 _UPDATABLE = {
     "BatchSize",
@@ -66,18 +77,75 @@ def wait_for_mapping(
 ) -> dict:
     """Poll until the mapping reaches one of ``states``; a clear error if it does not."""
     timeout = WAIT_SECONDS[lab.backend] if timeout is None else timeout
-    deadline = time.monotonic() + timeout
+    wait = Wait(
+        f"mapping {uuid} to be {' or '.join(states)}",
+        timeout,
+        "look at its State and StateTransitionReason (lab.lambda_.get_event_source_mapping"
+        f"(UUID={uuid!r})), then run the cell again.",
+        interval=POLL_SECONDS[lab.backend],
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+    )
     while True:
-        mapping = lab.lambda_.get_event_source_mapping(UUID=uuid)
-        if mapping.get("State") in states:
+        mapping = wait.look(lambda: lab.lambda_.get_event_source_mapping(UUID=uuid))
+        if mapping is not None and mapping.get("State") in states:
+            wait.done()
             return mapping
-        if time.monotonic() > deadline:
-            raise LabError(
-                f"Mapping {uuid} is still {mapping.get('State')} after {timeout:.0f} s "
-                f"(wanted {' or '.join(states)}); look at its StateTransitionReason: "
-                f"{mapping.get('StateTransitionReason', 'none given')}."
-            )
-        time.sleep(0.2 if lab.backend == "local" else 5)
+        state = "throttled" if mapping is None else f"still {mapping.get('State')}"
+        wait.pause(state)
+
+
+def is_propagation_error(exc: BaseException) -> bool:
+    """AWS refused a mapping because the function's role cannot (yet) read the stream or be
+    assumed: right after PutRolePolicy / CreateRole that is IAM propagation, not a mistake."""
+    if error_code(exc) != "InvalidParameterValueException":
+        return False
+    assert isinstance(exc, botocore.exceptions.ClientError)
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    return STREAM_ACCESS_MESSAGE in message or ROLE_ASSUME_MESSAGE in message
+
+
+def create_mapping_when_role_ready(
+    lab: Lab,
+    create: Callable[[], dict],
+    *,
+    function_name: str,
+    timeout: float | None = None,
+    wait: Wait | None = None,
+) -> dict:
+    """``create()`` (CreateEventSourceMapping), retried while the role's new policy propagates.
+
+    AWS checks, at creation, that the function's role can read the stream; lab 05
+    writes that policy and creates the mapping in consecutive cells, seconds
+    apart, so the first answer can be "Cannot access stream" although the policy
+    is right. Bounded: a role that really lacks the actions fails with what to do.
+    """
+    timeout = PROPAGATION_SECONDS[lab.backend] if timeout is None else timeout
+    advice = (
+        f"give the role of {function_name} dynamodb:DescribeStream, GetRecords and "
+        "GetShardIterator on the stream and ListStreams on * (deploy it with --stream TABLE), "
+        "then run the cell again."
+    )
+    wait = wait or Wait(
+        f"the role of {function_name} to be allowed to read the stream (IAM propagation)",
+        timeout,
+        advice,
+        interval=2.0,
+        backoff=1.5,
+        max_interval=10.0,
+        quiet=0.0,  # say at once why nothing happens: this wait can take a minute
+    )
+    while True:
+        try:
+            return create()
+        except botocore.exceptions.ClientError as exc:
+            if not is_propagation_error(exc):
+                raise
+            message = str(exc.response["Error"].get("Message", ""))
+            now = wait.now()
+            if wait.remaining(now) <= 0:  # not propagation after all (the emulator never lags)
+                retried = f" (still so after {wait.elapsed:.0f} s)" if wait.looks else ""
+                raise LabError(f"{message}{retried}: {advice}") from None
+            wait.pause("AWS still says: Cannot access stream", now=now)
 
 
 def connect_stream(
@@ -107,29 +175,73 @@ def connect_stream(
             UUID=existing["UUID"], FunctionName=function_name, **settings
         )
     else:
-        mapping = lab.lambda_.create_event_source_mapping(
-            EventSourceArn=stream_arn,
-            FunctionName=function_name,
-            StartingPosition=starting_position,
-            Tags=prefix_tags(lab.prefix),
-            **settings,
+        mapping = create_mapping_when_role_ready(
+            lab,
+            lambda: lab.lambda_.create_event_source_mapping(
+                EventSourceArn=stream_arn,
+                FunctionName=function_name,
+                StartingPosition=starting_position,
+                Tags=prefix_tags(lab.prefix),
+                **settings,
+            ),
+            function_name=function_name,
         )
     return wait_for_mapping(lab, mapping["UUID"])
 
 
 def delete_mapping(lab: Lab, uuid: str, timeout: float | None = None) -> None:
     """Delete a mapping and wait until it is gone (its poller has stopped)."""
-    client = lab.lambda_
-    try:
-        client.delete_event_source_mapping(UUID=uuid)
-    except client.exceptions.ResourceNotFoundException:
-        return
-    timeout = WAIT_SECONDS[lab.backend] if timeout is None else timeout
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    delete_mappings(lab, [uuid], timeout=timeout)
+
+
+def delete_mappings(
+    lab: Lab, uuids: list[str], timeout: float | None = None, *, region: str | None = None
+) -> None:
+    """Delete several mappings, then wait for all of them at once (bounded, with progress).
+
+    On AWS a mapping stays ``Deleting`` for up to minutes; waiting for each in
+    turn would add those minutes up.
+    """
+    client = lab.client("lambda", region) if region else lab.lambda_
+    pending = []
+    for uuid in uuids:
         try:
-            client.get_event_source_mapping(UUID=uuid)
+            client.delete_event_source_mapping(UUID=uuid)
         except client.exceptions.ResourceNotFoundException:
-            return
-        time.sleep(0.2 if lab.backend == "local" else 5)
-    raise LabError(f"Mapping {uuid} was not deleted within {timeout:.0f} s: try again.")
+            continue
+        except client.exceptions.ResourceInUseException:
+            pass  # already being deleted (or updated): wait for it below
+        pending.append(uuid)
+    wait_until_mappings_gone(lab, pending, timeout=timeout, region=region)
+
+
+def wait_until_mappings_gone(
+    lab: Lab, uuids: list[str], timeout: float | None = None, *, region: str | None = None
+) -> None:
+    """Wait until none of ``uuids`` exists any more; a one-line error at the limit."""
+    client = lab.client("lambda", region) if region else lab.lambda_
+    timeout = WAIT_SECONDS[lab.backend] if timeout is None else timeout
+    pending = list(uuids)
+    wait = Wait(
+        f"{len(pending)} event source mapping(s) to finish deleting",
+        timeout,
+        "AWS is still deleting them; run the cell again in a minute (or `streamlab cleanup`).",
+        interval=POLL_SECONDS[lab.backend],
+        jitter=0.2 if lab.backend == "aws" else 0.0,
+    )
+    while pending:
+        for uuid in list(pending):
+
+            def gone(uuid: str = uuid) -> bool:
+                try:
+                    client.get_event_source_mapping(UUID=uuid)
+                except client.exceptions.ResourceNotFoundException:
+                    return True
+                return False
+
+            if wait.look(gone):
+                pending.remove(uuid)
+        if not pending:
+            break
+        wait.pause(f"{len(pending)} still Deleting")
+    wait.done()

@@ -8,7 +8,6 @@ credential chain and nothing else; no emulator is ever started.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from functools import cached_property
 from typing import Any
@@ -17,7 +16,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from streamlab.config import LabConfig, load_config
+from streamlab.config import PREFIX_FROM_STS, LabConfig, load_config, prefix_from_identity
 from streamlab.errors import CredentialsError
 from streamlab.local.identities import DUMMY_SECRET_KEY, NOTEBOOK_ACCESS_KEY
 
@@ -28,6 +27,14 @@ SERVICES = ("dynamodb", "dynamodbstreams", "lambda", "logs", "iam", "sqs", "sns"
 _LOCAL_CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
     proxies={},  # never send loopback traffic to a proxy from the environment
+)
+#: On AWS a room of learners shares the account's API rate quotas (FilterLogEvents about
+#: 5 calls/s, DescribeStream 10/s, the Lambda control plane): botocore's default (standard
+#: mode, 3 attempts) gives up after about a second of throttling. ``adaptive`` mode backs
+#: off and rate-limits this client when throttled, and 10 attempts ride out the bursts.
+AWS_MAX_ATTEMPTS = 10
+AWS_CLIENT_CONFIG = botocore.config.Config(
+    retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "adaptive"},
 )
 
 
@@ -104,7 +111,7 @@ class Lab:
     def _extra(self) -> dict[str, Any]:
         if self.config.is_local:
             return {"endpoint_url": self.config.endpoint, "config": _LOCAL_CLIENT_CONFIG}
-        return {}
+        return {"config": AWS_CLIENT_CONFIG}
 
     @cached_property
     def dynamodb(self) -> Any:
@@ -174,9 +181,27 @@ def connect(config: LabConfig | None = None, *, start_emulator: bool = True) -> 
             control.start(config.port)
         return Lab(config, local_session(config.region))
     session = aws_session(config.region)
-    if not config.region:
-        config = dataclasses.replace(config, region=session.region_name)
+    config = config.with_region(config.region or session.region_name)
+    if config.prefix_pending:
+        config = config.with_prefix(*identity_prefix(session, config.region))
     return Lab(config, session)
+
+
+def identity_prefix(session: boto3.Session, region: str) -> tuple[str, str]:
+    """The prefix from the caller's STS identity (user or role-session name), and its source.
+
+    Asked only when neither LAB_PREFIX nor JUPYTERHUB_USER is set; a generic name
+    (the account root, an instance's session) is refused by ``LabConfig.with_prefix``.
+    """
+    sts = session.client("sts", region_name=region, config=AWS_CLIENT_CONFIG)
+    try:
+        arn = sts.get_caller_identity()["Arn"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise CredentialsError(
+            f"Your AWS identity could not be read to choose your name prefix ({exc}): set "
+            "LAB_PREFIX (e.g. LAB_PREFIX=alice-), or fix the credentials (`aws sso login`)."
+        ) from None
+    return prefix_from_identity(arn), f"{PREFIX_FROM_STS} ({arn})"
 
 
 def aws_session(region: str) -> boto3.Session:

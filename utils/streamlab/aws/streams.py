@@ -18,6 +18,7 @@ from typing import Any
 
 from streamlab.aws import tables
 from streamlab.aws.session import Lab
+from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -74,16 +75,26 @@ def enable_stream(lab: Lab, table: str, view_type: str = "NEW_AND_OLD_IMAGES") -
 def wait_until_enabled(lab: Lab, arn: str, timeout: float = 120.0) -> None:
     """Wait until the stream is ENABLED: on AWS it is ENABLING for a few seconds after
     the table turns it on, and writes made meanwhile may not be recorded."""
-    deadline = time.monotonic() + timeout
+    aws = lab.backend == "aws"
+    wait = Wait(
+        "the stream to be ENABLED",
+        timeout,
+        "DynamoDB has not finished turning the stream on; run the cell again in a minute.",
+        interval=2.0 if aws else 0.05,
+        max_interval=5.0 if aws else 0.05,
+        backoff=1.3,
+        jitter=0.2 if aws else 0.0,  # DescribeStream: 10 calls/s for the whole account
+    )
     while True:
-        status = lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"].get(
-            "StreamStatus", "ENABLED"
+        status = wait.look(
+            lambda: lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"].get(
+                "StreamStatus", "ENABLED"
+            )
         )
         if status == "ENABLED":
+            wait.done()
             return
-        if time.monotonic() > deadline:
-            raise LabError(f"The stream is still {status} after {timeout:.0f} s: try again later.")
-        time.sleep(1.0 if lab.backend == "aws" else 0.05)
+        wait.pause(f"still {status}" if status else "throttled")
 
 
 def disable_stream(lab: Lab, table: str) -> bool:
@@ -212,17 +223,27 @@ def read_records(
         )
     if max_empty_reads is None:
         max_empty_reads = 3 if lab.backend == "aws" else 1
-    deadline = time.monotonic() + timeout
+    aws = lab.backend == "aws"
+    wait = Wait(
+        f"{at_least} stream record(s)",
+        timeout,
+        "were the writes made after the stream was turned on?",
+        interval=1.0 if aws else 0.05,
+        max_interval=4.0 if aws else 0.05,
+        backoff=1.5,
+        jitter=0.2 if aws else 0.0,
+    )
     while True:
-        records = _read_once(lab, arn, position, number, max_empty_reads)
-        if len(records) >= at_least:
+        records = wait.look(lambda: _read_once(lab, arn, position, number, max_empty_reads))
+        if records is not None and len(records) >= at_least:
+            wait.done()
             return records
-        if time.monotonic() > deadline:
+        if records is not None and wait.remaining() <= 0:
             raise LabError(
                 f"Only {len(records)} of the {at_least} expected stream records arrived within "
                 f"{timeout:.0f} s: were the writes made after the stream was turned on?"
             )
-        time.sleep(0.5 if lab.backend == "aws" else 0.05)
+        wait.pause("throttled" if records is None else f"{len(records)} so far")
 
 
 def _read_once(
@@ -361,19 +382,49 @@ class StreamFollower:
     have ended. A child shard is read only once its parent has ended, so one
     item's records come in order across a rollover. The live stream viewer
     polls with it.
+
+    DescribeStream is limited to 10 calls a second per account on AWS, shared by
+    a whole room, so on AWS the shard list is read again only when a shard has
+    ended (its children appear then) or every ``rediscover_seconds``; GetRecords
+    carries the polling. Locally every poll looks (it costs nothing).
     """
 
-    def __init__(self, lab: Lab, arn: str, *, position: str = "TRIM_HORIZON") -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        arn: str,
+        *,
+        position: str = "TRIM_HORIZON",
+        rediscover_seconds: float | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
         if position not in ("TRIM_HORIZON", "LATEST"):
             raise LabError("A follower starts at TRIM_HORIZON or LATEST.")
         self.lab = lab
         self.arn = arn
         self.position = position
+        if rediscover_seconds is None:
+            rediscover_seconds = 60.0 if lab.backend == "aws" else 0.0
+        self.rediscover_seconds = rediscover_seconds
+        self._clock = clock
         self._iterators: dict[str, str | None] = {}  # None: the shard has ended
         self._parents: dict[str, str | None] = {}
         self._started = False
+        self._discovered_at: float | None = None
+        self._shard_ended = False
+        # read, not yet returned (a later shard's call failed): nothing is lost
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self.describe_calls = 0
+
+    def _discovery_due(self) -> bool:
+        if self._discovered_at is None or self._shard_ended:
+            return True
+        return self._clock() - self._discovered_at >= self.rediscover_seconds
 
     def _discover(self) -> None:
+        if not self._discovery_due():
+            return
+        self.describe_calls += 1
         for shard in list_shards(self.lab, self.arn):
             shard_id = shard["ShardId"]
             if shard_id in self._iterators:
@@ -384,6 +435,8 @@ class StreamFollower:
                 StreamArn=self.arn, ShardId=shard_id, ShardIteratorType=kind
             )["ShardIterator"]
         self._started = True
+        self._discovered_at = self._clock()
+        self._shard_ended = False
 
     def _waiting_for_parent(self, shard_id: str) -> bool:
         parent = self._parents.get(shard_id)
@@ -395,15 +448,21 @@ class StreamFollower:
         return list(self._iterators)
 
     def poll_by_shard(self) -> list[tuple[str, dict[str, Any]]]:
-        """Like ``poll``, each record with the id of the shard it came from."""
+        """Like ``poll``, each record with the id of the shard it came from.
+
+        A call that fails (a throttle) loses nothing: records already read from
+        other shards are returned by the next successful poll.
+        """
         self._discover()
-        records: list[tuple[str, dict[str, Any]]] = []
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None or self._waiting_for_parent(shard_id):
                 continue
             response = self.lab.dynamodbstreams.get_records(ShardIterator=iterator)
-            records.extend((shard_id, record) for record in response.get("Records", []))
+            self._pending.extend((shard_id, record) for record in response.get("Records", []))
             self._iterators[shard_id] = response.get("NextShardIterator")
+            if self._iterators[shard_id] is None:
+                self._shard_ended = True  # its children (if any) are found on the next poll
+        records, self._pending = self._pending, []
         return records
 
     def poll(self) -> list[dict[str, Any]]:

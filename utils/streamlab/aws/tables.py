@@ -3,7 +3,8 @@
 Every lab starts by making sure its tables exist, so creating is idempotent
 (an existing table is waited for and returned, never an error) and always uses
 on-demand billing, so an idle table costs nothing but storage on a real
-account. Waits use boto3's waiters: instant on the emulator, seconds on AWS.
+account. Waits are bounded and say what they wait for: instant on the emulator,
+seconds to minutes on AWS (a table being deleted is waited for, then made again).
 
 The low-level API speaks *typed* values (``{"N": "999"}``); people think in
 plain ones (``999``). ``to_plain`` and ``to_typed`` convert with boto3's own
@@ -21,6 +22,7 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
+from streamlab.aws.waiting import Wait
 from streamlab.errors import LabError
 
 KeySpec = tuple[str, str]  # (attribute name, "S" | "N" | "B")
@@ -127,15 +129,82 @@ def table_exists(lab: Lab, name: str) -> bool:
     return describe(lab, name) is not None
 
 
-def _waiter_config(lab: Lab) -> dict[str, Any]:
-    # AWS: poll every 2 s for up to 5 minutes; the emulator answers at once.
-    return {"Delay": 2, "MaxAttempts": 150} if lab.backend == "aws" else {"Delay": 0.05}
+#: How long a table may take to become ACTIVE, or to go away, on each backend.
+TABLE_WAIT_SECONDS = {"local": 30.0, "aws": 600.0}
 
 
-def wait_until_active(lab: Lab, name: str) -> dict[str, Any]:
-    """Wait (with boto3's waiter) until the table is ACTIVE; return its description."""
-    lab.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_waiter_config(lab))
-    return lab.dynamodb.describe_table(TableName=name)["Table"]
+def _table_wait(lab: Lab, what: str, advice: str) -> Wait:
+    aws = lab.backend == "aws"
+    return Wait(
+        what,
+        TABLE_WAIT_SECONDS[lab.backend],
+        advice,
+        interval=2.0 if aws else 0.05,
+        max_interval=5.0 if aws else 0.2,
+        backoff=1.2,
+        jitter=0.2 if aws else 0.0,
+    )
+
+
+def _status(lab: Lab, name: str, region: str | None = None) -> str:
+    client = lab.client("dynamodb", region) if region else lab.dynamodb
+    try:
+        description = client.describe_table(TableName=name)["Table"]
+    except client.exceptions.ResourceNotFoundException:
+        return "GONE"
+    return description.get("TableStatus", "ACTIVE")
+
+
+def wait_until_active(lab: Lab, name: str, region: str | None = None) -> dict[str, Any]:
+    """Wait until the table is ACTIVE (it may be CREATING or UPDATING); return its description.
+
+    A table that is DELETING will never become ACTIVE, and one that stays missing
+    was never created: both are said at once instead of waiting minutes in vain.
+    """
+    wait = _table_wait(
+        lab,
+        f"table {name} to be ACTIVE",
+        "look at the table with lab.dynamodb.describe_table, then run the cell again.",
+    )
+    while True:
+        status = wait.look(lambda: _status(lab, name, region))
+        if status == "ACTIVE":
+            wait.done()
+            client = lab.client("dynamodb", region) if region else lab.dynamodb
+            return client.describe_table(TableName=name)["Table"]
+        if status == "DELETING":
+            raise LabError(
+                f"Table {name} is being deleted, so it will not become ACTIVE: create it again "
+                "(tables.create_table waits for the deletion to finish)."
+            )
+        if status == "GONE" and wait.looks >= 3:  # a just-created table may lag a moment
+            raise LabError(f"Table {name} does not exist: create it first (run the cells above).")
+        wait.pause(f"still {status}" if status else "throttled")
+
+
+def ensure_not_deleting(lab: Lab, name: str, region: str | None = None) -> None:
+    """Before creating ``name``: if a table of that name is still DELETING, wait until it is gone.
+
+    CreateTable on a table being deleted fails with ``ResourceInUseException``,
+    which would read as "it exists already", and the table would then vanish.
+    """
+    if _status(lab, name, region) == "DELETING":
+        wait_until_gone(lab, name, region)
+
+
+def wait_until_gone(lab: Lab, name: str, region: str | None = None) -> None:
+    """Wait until a table being deleted no longer exists (bounded, with progress)."""
+    wait = _table_wait(
+        lab,
+        f"table {name} to finish deleting",
+        "DynamoDB is still deleting it; run the cell again in a minute.",
+    )
+    while True:
+        status = wait.look(lambda: _status(lab, name, region))
+        if status == "GONE":
+            wait.done()
+            return
+        wait.pause(f"still {status}" if status else "throttled")
 
 
 def create_table(
@@ -168,6 +237,7 @@ def create_table(
     }
     if stream_view_type:
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream_view_type}
+    ensure_not_deleting(lab, name)  # re-creating a table still being deleted
     try:
         lab.dynamodb.create_table(**request)
     except lab.dynamodb.exceptions.ResourceInUseException:
@@ -188,10 +258,10 @@ def delete_table(lab: Lab, name: str, *, wait: bool = True) -> bool:
         lab.dynamodb.delete_table(TableName=name)
     except lab.dynamodb.exceptions.ResourceNotFoundException:
         return False
+    except lab.dynamodb.exceptions.ResourceInUseException:
+        pass  # already being deleted (or still being created): wait below
     if wait:
-        lab.dynamodb.get_waiter("table_not_exists").wait(
-            TableName=name, WaiterConfig=_waiter_config(lab)
-        )
+        wait_until_gone(lab, name)
     return True
 
 

@@ -10,12 +10,12 @@ yet" when the exercise's stub is what ran. Notebooks import it as
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from streamlab.aws import logs
 from streamlab.aws.session import Lab
+from streamlab.aws.waiting import Wait
 from streamlab.checks.exercise import call_learner, fail, passed
 from streamlab.checks.probes import deployed_configuration, invoke_with_tail
 from streamlab.errors import LabError
@@ -100,7 +100,14 @@ def finds_log_lines(
     the PASS line the messages found are shown: they are the lesson.
     """
     function_name = lab.name(name)
-    deadline = time.monotonic() + (logs.default_timeout(lab) if timeout is None else timeout)
+    wait = Wait(
+        f"log events in {logs.log_group_name(function_name)}",
+        logs.default_timeout(lab) if timeout is None else timeout,
+        "",
+        interval=0.1 if lab.backend == "local" else 2.0,
+        max_interval=0.1 if lab.backend == "local" else 8.0,
+        backoff=1.5,
+    )
     while True:
         events = call_learner(exercise, find, function_name, hint=hint)
         if not isinstance(events, (list, tuple)) or not all(
@@ -112,9 +119,9 @@ def finds_log_lines(
                 "'message'), as filter_log_events gives them in 'events'.",
                 hint,
             )
-        if events or time.monotonic() >= deadline:
+        if events or wait.remaining() <= 0:
             break
-        time.sleep(0.1 if lab.backend == "local" else 2.0)
+        wait.pause("none yet")
     if not events:
         fail(exercise, f"no events found in {logs.log_group_name(function_name)}.", hint)
     stray = [e["message"].strip() for e in events if expected not in e["message"]]

@@ -16,6 +16,7 @@ from typing import Any
 
 from streamlab.apps import reliability
 from streamlab.aws import mappings, queues
+from streamlab.aws.account import low_concurrency_note
 from streamlab.aws.session import Lab
 from streamlab.checks.exercise import fail, passed, raise_if_not_done
 from streamlab.checks.probes import deployed_configuration, invoke_with_tail
@@ -204,7 +205,8 @@ def poison_goes_to_queue(
         fail(
             exercise,
             f"{comparison.counted} of {comparison.games} good games counted so far.",
-            "is the aggregator failing on good games too? Read its log.",
+            low_concurrency_note(lab)
+            or "is the aggregator failing on good games too? Read its log.",
         )
     passed(
         exercise,

@@ -22,6 +22,8 @@ from types import TracebackType
 
 import botocore.exceptions
 
+from streamlab.aws.waiting import throttle_message
+
 MAX_LINES = 8
 MAX_LINE_LENGTH = 240
 
@@ -146,6 +148,9 @@ def error_message(error: BaseException) -> str:
 
 
 def hint_for(error: BaseException) -> str | None:
+    throttled = throttle_message(error)  # retries ran out: a room shares one account's quotas
+    if throttled is not None:
+        return throttled
     code, message = error_code(error), error_message(error)
     for hint_code, pattern, hint in HINTS:
         if hint_code == code and re.search(pattern, message):

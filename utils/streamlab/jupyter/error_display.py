@@ -1,7 +1,9 @@
 """Notebook niceties: a ``LabError`` shows as one line, not as a stack.
 
 A learner who meets "Exercise 1.2 is not done yet: ..." or a check's hint
-should read that sentence, not twenty lines of frames from inside the helper.
+should read that sentence, not twenty lines of frames from inside the helper;
+so should one whose call AWS kept throttling after every retry (a room shares
+the account's request rates).
 IPython's custom exception handler prints the one line while the exception
 still propagates, so the cell counts as failed (Run All stops there, nbval and
 nbclient see an error) exactly as with a normal traceback.

@@ -177,18 +177,14 @@ def clear_outputs(nb: nbformat.NotebookNode) -> None:
 
 
 def normalise_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep a solution's outputs but drop what changes on every run (timings, widget state).
-
-    The lab's facts (``metadata.streamlab``) are the lesson, not the run: they stay.
-    """
+    """Keep a solution's outputs but drop what changes on every run (timings, widget state)."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         _clean_metadata(cell)
     language = nb.metadata.get("language_info", {})
-    facts = nb.metadata.get(lab_facts.METADATA_KEY)
+    facts = nb.metadata.get(lab_facts.METADATA_KEY)  # the lab's facts are the source, kept
     nb.metadata = nbformat.from_dict(
         {
-            **({lab_facts.METADATA_KEY: facts} if facts is not None else {}),
             "kernelspec": dict(LAB_KERNELSPEC),
             "language_info": {
                 key: language[key]
@@ -203,6 +199,7 @@ def normalise_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if key in language
             }
             or {"name": "python"},
+            **({lab_facts.METADATA_KEY: facts} if facts is not None else {}),
         }
     )
     return nb

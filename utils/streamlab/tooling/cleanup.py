@@ -3,7 +3,9 @@
 The most expensive mistake in a workshop is a forgotten table or function, so
 cleanup is first-class: it lists (``dry_run``), deletes in dependency order
 (mappings before functions, functions before roles), waits for deletions that
-take time, and lists again. It only touches names that start with the prefix,
+take time, and lists again. A mapping AWS is still deleting (``Deleting``, which
+can last minutes) is waited for, bounded, and then reported as going away,
+not as left over. It only touches names that start with the prefix,
 and never a resource tagged for another participant. On real AWS an empty
 prefix is refused: it would mean "everything in the account".
 """
@@ -15,11 +17,16 @@ from dataclasses import dataclass, field
 
 import botocore.exceptions
 
+from streamlab.aws import tables
+from streamlab.aws.mappings import wait_until_mappings_gone
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import tagged_for_another_prefix
+from streamlab.aws.waiting import WaitTimedOut
 from streamlab.errors import LabError
 
 REGIONAL_KINDS = ("event source mapping", "function", "log group", "queue", "topic", "table")
+MAPPING = "event source mapping"
+DELETING = "Deleting"
 
 
 @dataclass(frozen=True)
@@ -30,10 +37,17 @@ class Resource:
     name: str
     region: str
     identifier: str
+    state: str = ""  # a mapping's State when it was listed (AWS keeps "Deleting" ones a while)
 
     def __str__(self) -> str:
         where = "global" if self.region == "global" else self.region
-        return f"{self.kind:<22} {self.name}  ({where})"
+        state = f", {self.state}" if self.state == DELETING else ""
+        return f"{self.kind:<22} {self.name}  ({where}{state})"
+
+    @property
+    def going_away(self) -> bool:
+        """Deleted already; AWS finishes it by itself (nothing to delete again)."""
+        return self.kind == MAPPING and self.state == DELETING
 
 
 @dataclass
@@ -44,6 +58,7 @@ class CleanupReport:
     deleted: list[Resource] = field(default_factory=list)
     failed: list[tuple[Resource, str]] = field(default_factory=list)
     remaining: list[Resource] = field(default_factory=list)
+    going_away: list[Resource] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -53,8 +68,15 @@ class CleanupReport:
     def summary(self) -> str:
         if self.dry_run:
             return f"dry run: {len(self.found)} resource(s) would be deleted"
+        later = (
+            f" ({len(self.going_away)} mapping(s) still Deleting: AWS finishes them by itself)"
+            if self.going_away
+            else ""
+        )
         if self.clean:
-            return f"deleted {len(self.deleted)} resource(s); nothing is left under the prefix"
+            return (
+                f"deleted {len(self.deleted)} resource(s); nothing is left under the prefix{later}"
+            )
         return (
             f"deleted {len(self.deleted)}, {len(self.failed)} failed, "
             f"{len(self.remaining)} still present: run the cleanup again"
@@ -95,7 +117,8 @@ def _mappings(lab: Lab, region: str) -> Iterator[Resource]:
             if _function_is_ours(lab, region, function_name):
                 source = mapping.get("EventSourceArn", "?").split(":table/", 1)[-1]
                 label = f"{function_name} <- {source}"
-                yield Resource("event source mapping", label, region, mapping["UUID"])
+                state = str(mapping.get("State", ""))
+                yield Resource(MAPPING, label, region, mapping["UUID"], state)
 
 
 def _functions(lab: Lab, region: str) -> Iterator[Resource]:
@@ -190,6 +213,11 @@ def find_resources(lab: Lab) -> list[Resource]:
     return found
 
 
+def leftovers(lab: Lab) -> list[Resource]:
+    """What is still under the prefix, leaving out mappings AWS is already deleting."""
+    return [resource for resource in find_resources(lab) if not resource.going_away]
+
+
 def _delete_role(lab: Lab, name: str) -> None:
     iam = lab.iam
     for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
@@ -223,10 +251,23 @@ def _delete(lab: Lab, resource: Resource) -> None:
         raise ValueError(resource.kind)
 
 
-def _wait_for_tables(lab: Lab, tables: list[Resource]) -> None:
-    for table in tables:
-        waiter = lab.client("dynamodb", table.region).get_waiter("table_not_exists")
-        waiter.wait(TableName=table.identifier, WaiterConfig={"Delay": 2, "MaxAttempts": 90})
+def _wait_for_deletions(lab: Lab, deleted: list[Resource]) -> None:
+    """Wait (bounded, with progress) for mappings and tables that take time to go.
+
+    At the limit the cleanup carries on: what is still going away is listed
+    again below, mappings as "still Deleting", anything else as left over.
+    """
+    by_region: dict[str, list[str]] = {}
+    for resource in deleted:
+        if resource.kind == MAPPING:
+            by_region.setdefault(resource.region, []).append(resource.identifier)
+    try:
+        for region, uuids in by_region.items():
+            wait_until_mappings_gone(lab, uuids, region=region)
+        for table in (r for r in deleted if r.kind == "table"):
+            tables.wait_until_gone(lab, table.identifier, table.region)
+    except WaitTimedOut as exc:
+        print(f"cleanup: {exc}", flush=True)
 
 
 def _refuse_unscoped(lab: Lab) -> None:
@@ -243,6 +284,9 @@ def cleanup(lab: Lab, dry_run: bool = False) -> CleanupReport:
     if dry_run:
         return report
     for resource in report.found:
+        if resource.going_away:  # deleted by an earlier run; AWS is still at it
+            report.deleted.append(resource)
+            continue
         try:
             _delete(lab, resource)
             report.deleted.append(resource)
@@ -252,6 +296,8 @@ def cleanup(lab: Lab, dry_run: bool = False) -> CleanupReport:
                 report.deleted.append(resource)  # already gone: that is the goal
             else:
                 report.failed.append((resource, f"{code}: {exc}"))
-    _wait_for_tables(lab, [r for r in report.deleted if r.kind == "table"])
-    report.remaining = find_resources(lab)
+    _wait_for_deletions(lab, report.deleted)
+    left = find_resources(lab)
+    report.going_away = [r for r in left if r.going_away]
+    report.remaining = [r for r in left if not r.going_away]
     return report

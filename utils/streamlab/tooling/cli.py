@@ -92,6 +92,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         print(f"  {'would delete' if report.dry_run else 'deleted'} {resource}")
     for resource, reason in report.failed:
         print(f"  FAILED {resource}: {reason}")
+    for resource in report.going_away:
+        print(f"  going away (AWS is still deleting it): {resource}")
     for resource in report.remaining:
         print(f"  still present: {resource}")
     print(report.summary())

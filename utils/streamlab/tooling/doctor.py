@@ -2,6 +2,9 @@
 
 Each check prints PASS or FAIL with the fix, and the exit status says whether
 everything passed, so instructors can run it on every laptop before a workshop.
+What doctor could not check (no right to simulate the policy, to read the
+account's settings) is never a PASS: it prints ``----  name: not checked: why``
+and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -31,9 +34,17 @@ class Check:
     name: str
     ok: bool
     detail: str
+    checked: bool = True  # False: doctor could not tell (``detail`` says why); never a pass
 
     def line(self) -> str:
+        if not self.checked:
+            return f"----  {self.name}: not checked: {self.detail}"
         return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
+
+
+def not_checked(name: str, why: str) -> Check:
+    """A check doctor could not make: neither a pass nor a failure of the laptop."""
+    return Check(name, False, why, checked=False)
 
 
 def _declared_requirements() -> dict[str, Requirement]:
@@ -114,21 +125,104 @@ def check_aws(config: LabConfig) -> Iterator[Check]:
         return
     credentials = session.get_credentials()
     yield Check("credentials", True, f"found ({credentials.method})")
-    yield Check("region", True, session.region_name)
-    yield from _round_trip(config)
     try:
         lab = connect(config, start_emulator=False)
-        yield check_permissions(lab, lab_actions())
+    except LabError as exc:  # e.g. a prefix the whole room would share
+        yield Check("prefix", False, str(exc))
+        return
+    yield Check("prefix", True, f"{lab.prefix!r} (from {lab.config.prefix_source})")
+    yield _guarded("regions", lambda: check_regions(lab))
+    yield from _round_trip(lab.config)
+    yield _guarded("lambda concurrency", lambda: check_lambda_concurrency(lab))
+    try:
+        yield _guarded("permissions", lambda: check_permissions(lab, lab_actions()))
     except LabError as exc:
         yield Check("permissions", False, str(exc))
 
 
-def principal_arn(caller_arn: str) -> str:
-    """The IAM principal to simulate: an assumed role's session ARN becomes the role's ARN."""
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
+
+
+def _guarded(name: str, check: Callable[[], Check]) -> Check:
+    """A check that broke in an unforeseen way is "not checked" in one line, not a traceback."""
+    try:
+        return check()
+    except LabError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - doctor must finish and print every line
+        return not_checked(name, _first_line(exc))
+
+
+def check_regions(lab: Any) -> Check:
+    """Lab 06 needs a second region, other than the lab's, that this account can use."""
+    region, replica = lab.region, lab.config.replica_region
+    if not replica or replica == region:
+        return Check(
+            "regions",
+            False,
+            f"lab {region}, replica {replica or 'none'}: set LAB_REPLICA_REGION to another "
+            "region, e.g. us-west-2",
+        )
+    try:
+        lab.client("dynamodb", replica).list_tables(Limit=1)
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("AccessDeniedException", "AccessDenied"):
+            return not_checked("regions", f"lab {region}, replica {replica}; {code} in {replica}")
+        return Check(
+            "regions",
+            False,
+            f"lab {region}, replica {replica} cannot be used ({code}): enable the region in "
+            "the account, or set LAB_REPLICA_REGION to one that is",
+        )
+    except botocore.exceptions.BotoCoreError as exc:
+        return not_checked("regions", f"lab {region}, replica {replica}; {exc}")
+    return Check("regions", True, f"lab {region}, replica {replica} (lab 06)")
+
+
+def check_lambda_concurrency(lab: Any) -> Check:
+    """A low account concurrency quota makes functions queue (and totals lag) for the room."""
+    from streamlab.aws.account import ENOUGH_CONCURRENCY, QUOTA_ADVICE
+
+    try:
+        limit = lab.lambda_.get_account_settings().get("AccountLimit", {})
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        why = (
+            "this identity may not call lambda:GetAccountSettings"
+            if "AccessDenied" in code
+            else "lambda:GetAccountSettings failed"
+        )
+        return not_checked("lambda concurrency", f"{code}: {why}")
+    except botocore.exceptions.BotoCoreError as exc:
+        return not_checked("lambda concurrency", str(exc))
+    total = limit.get("ConcurrentExecutions")
+    if total is None:
+        return not_checked("lambda concurrency", "the account settings name no quota")
+    unreserved = limit.get("UnreservedConcurrentExecutions", total)
+    detail = f"{total} concurrent executions for the account ({unreserved} unreserved)"
+    if int(total) < ENOUGH_CONCURRENCY:
+        return Check(
+            "lambda concurrency",
+            False,
+            f"{detail}: below {ENOUGH_CONCURRENCY}, the labs' functions queue behind each other "
+            f"and totals lag; {QUOTA_ADVICE}",
+        )
+    return Check("lambda concurrency", True, detail)
+
+
+def principal_arn(caller_arn: str, role_path: str = "/") -> str:
+    """The IAM principal to simulate: an assumed role's session ARN becomes the role's ARN.
+
+    An STS ARN drops the role's path, which IAM needs: IAM Identity Center (SSO)
+    roles live under ``/aws-reserved/sso.amazonaws.com/``; ``role_path`` puts it back.
+    """
     if ":assumed-role/" in caller_arn:
         account = caller_arn.split(":")[4]
         role = caller_arn.split(":assumed-role/")[1].split("/")[0]
-        return f"arn:aws:iam::{account}:role/{role}"
+        return f"arn:aws:iam::{account}:role{role_path}{role}"
     return caller_arn
 
 
@@ -147,13 +241,28 @@ def _context_entries(context: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
+SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
+def resolve_principal(lab: Any, caller_arn: str) -> str:
+    """The caller's IAM principal ARN with its real path (read with iam:GetRole if allowed)."""
+    if ":assumed-role/" not in caller_arn:
+        return caller_arn
+    role = caller_arn.split(":assumed-role/")[1].split("/")[0]
+    try:
+        return str(lab.iam.get_role(RoleName=role)["Role"]["Arn"])
+    except botocore.exceptions.ClientError:
+        path = SSO_ROLE_PATH if role.startswith("AWSReservedSSO_") else "/"
+        return principal_arn(caller_arn, path)
+
+
 def check_permissions(lab: Any, actions: list[str]) -> Check:
     """Simulate the caller's policies against what the labs call: each action on the ARN
     shape AWS authorises it on (a function, a mapping, a stream ...) under the prefix,
     with the condition keys the kit's calls carry (the role's boundary, PassRole's
     service, a mapping's function, the kit's tags)."""
     identity = lab.sts.get_caller_identity()
-    source = principal_arn(identity["Arn"])
+    source = resolve_principal(lab, identity["Arn"])
     actions = sorted(with_implied(actions))
     by_request: dict[tuple[str, str], list[str]] = defaultdict(list)
     for action in actions:
@@ -178,12 +287,14 @@ def check_permissions(lab: Any, actions: list[str]) -> Check:
                 ]
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        return Check(
+        return not_checked(
             "permissions",
-            True,
-            f"not checked ({code}: this identity may not call iam:SimulatePrincipalPolicy); "
-            "ask your instructor whether lab_guide/iam/participant-policy.json is attached",
+            f"{code}: this identity may not call iam:SimulatePrincipalPolicy for {source}; "
+            "ask your instructor whether lab_guide/iam/participant-policy.json is attached "
+            f"with PREFIX={lab.prefix!r}",
         )
+    except Exception as exc:  # noqa: BLE001 - an unreadable answer: say so, never pass
+        return not_checked("permissions", f"the policy simulation failed: {_first_line(exc)}")
     if denied:
         shown = ", ".join(sorted(denied)[:5]) + (" ..." if len(denied) > 5 else "")
         return Check(
@@ -201,12 +312,12 @@ def run_checks(config_loader: Callable[[], LabConfig] = load_config) -> list[Che
         config = config_loader()
     except LabError as exc:
         return [*checks, Check("settings", False, str(exc))]
+    prefix = "(from your AWS identity)" if config.prefix_pending else repr(config.prefix)
     checks.append(
         Check(
             "backend",
             True,
-            f"{config.backend}, region {config.region or '(from profile)'}, "
-            f"prefix {config.prefix!r}",
+            f"{config.backend}, region {config.region or '(from profile)'}, prefix {prefix}",
         )
     )
     checks.extend(check_local(config) if config.is_local else check_aws(config))
@@ -217,6 +328,14 @@ def main() -> int:
     checks = run_checks()
     for check in checks:
         print(check.line())
-    failed = [check for check in checks if not check.ok]
-    print(f"{'all checks passed' if not failed else f'{len(failed)} check(s) failed'}")
-    return 1 if failed else 0
+    failed = [check for check in checks if check.checked and not check.ok]
+    unchecked = [check for check in checks if not check.checked]
+    if failed:
+        extra = f", {len(unchecked)} not checked" if unchecked else ""
+        print(f"{len(failed)} check(s) failed{extra}")
+        return 1
+    if unchecked:
+        print(f"{len(unchecked)} check(s) not checked (see why above); the others passed")
+        return 2
+    print("all checks passed")
+    return 0

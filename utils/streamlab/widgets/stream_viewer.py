@@ -23,12 +23,17 @@ from typing import Any
 from streamlab.aws.session import Lab
 from streamlab.aws.streams import Change, StreamFollower, decode
 from streamlab.aws.tables import format_value
+from streamlab.aws.waiting import is_throttle
 from streamlab.jupyter.error_display import one_line
 from streamlab.jupyter.result_table import Table
 
 from .mode import headless
 
 COLUMNS = ("#", "shard", "event", "key", "what changed")
+LOCAL_INTERVAL = 0.5
+AWS_INTERVAL = 2.0
+#: After throttles the viewer polls at most this many times slower, then speeds up again.
+MAX_SLOWDOWN = 8
 _running: weakref.WeakSet[StreamViewer] = weakref.WeakSet()
 
 
@@ -48,13 +53,17 @@ class StreamViewer:
         stream_arn: str,
         *,
         position: str = "TRIM_HORIZON",
-        interval: float = 0.5,
+        interval: float | None = None,
         max_rows: int = 12,
         headless_steps: int = 3,
         headless_mode: bool | None = None,
     ) -> None:
         self.stream_arn = stream_arn
+        if interval is None:  # on AWS a room shares the account's stream read rates
+            interval = AWS_INTERVAL if lab.backend == "aws" else LOCAL_INTERVAL
         self.interval = interval
+        self.base_interval = interval
+        self.throttled = 0
         self.max_rows = max_rows
         self.headless = headless() if headless_mode is None else headless_mode
         self.headless_steps = headless_steps
@@ -87,8 +96,11 @@ class StreamViewer:
             return
         self._table.value = self.snapshot()._repr_html_()
         state = "following" if self.running else "stopped"
-        self._status.value = f"{state} · {len(self._changes)} records" + (
-            f" · {self.error}" if self.error else ""
+        slowed = self.interval > self.base_interval
+        self._status.value = (
+            f"{state} · {len(self._changes)} records"
+            + (f" · AWS throttled, polling every {self.interval:.0f} s" if slowed else "")
+            + (f" · {self.error}" if self.error else "")
         )
 
     def show(self) -> None:
@@ -117,9 +129,14 @@ class StreamViewer:
             try:
                 records = self._follower.poll_by_shard()
             except Exception as exc:  # shown in the status line, never printed
+                if is_throttle(exc):  # a busy account, not a broken stream: slow down, go on
+                    self.throttled += 1
+                    self.interval = min(self.interval * 2, self.base_interval * MAX_SLOWDOWN)
+                    return 0
                 self.error = one_line(exc)
                 self._stop_event.set()
                 return 0
+            self.interval = max(self.base_interval, self.interval / 2)
             order = {shard_id: n for n, shard_id in enumerate(self._follower.shard_ids, 1)}
         decoded = [(order[shard_id], decode(record)) for shard_id, record in records]
         with self._lock:
