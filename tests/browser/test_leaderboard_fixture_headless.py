@@ -47,7 +47,13 @@ def test_fixture_runs_headless_with_snapshots_and_joined_loops() -> None:
     client.execute()
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert not [o for cell in code for o in cell.outputs if o.output_type == "error"]
+    pipeline = _text(code[-4])
     console, board, threads = _text(code[-3]), _text(code[-2]), _text(code[-1])
+    # 32 games written and on the stream, no function (nothing delivered), totals written directly
+    assert pipeline.splitlines() == [
+        "Pipeline: written 32 → in the stream 32 → delivered 0 → counted 32",
+        "  retried 0",
+    ]
     assert console.startswith("Game console: players Alice, Bob, Carol, Dave, Eve;")
     assert "application/vnd.jupyter.widget-view+json" not in str(code[-2].outputs)
     lines = board.splitlines()

@@ -1,5 +1,6 @@
-"""Lab 04 in a real browser: JupyterLab in headless Chromium runs every cell of the notebook
-and the live leaderboard widget renders the rows that GameScoresByUser holds.
+"""Lab 04 in a real browser: JupyterLab in headless Chromium runs every cell of the notebook,
+the live leaderboard widget renders the rows that GameScoresByUser holds, and the live
+pipeline view renders its counts and moves them while games are played from the console.
 
 nbval proves the cells run; only a browser proves the widgets render. The test
 starts its own JupyterLab (a free port, a token, a temporary root folder holding a
@@ -46,6 +47,7 @@ BROWSER_FLAGS = [
     "--disable-sync",
 ]
 ROW = ".streamlab-leaderboard-row"
+STAGE = ".streamlab-pipeline-stage"
 KERNEL_READY = """() => {
   const kernel = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
   return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
@@ -250,6 +252,40 @@ def _rendered_rows(page: Any) -> list[tuple[str, int]]:
     return [(name, total) for name, total in cells]
 
 
+def _pipeline_counts(page: Any) -> dict[str, int]:
+    """The numbers of the last pipeline view on the page, by stage ("–" left out)."""
+    counts = page.evaluate(
+        """() => {
+          const views = document.querySelectorAll("div.streamlab-pipeline");
+          if (!views.length) return {};
+          const stages = views[views.length - 1].querySelectorAll("div.streamlab-pipeline-stage");
+          return Object.fromEntries([...stages].map(s => [s.dataset.stage, s.dataset.count]));
+        }"""
+    )
+    return {stage: int(value) for stage, value in counts.items() if value.isdigit()}
+
+
+def _play_from_the_console(page: Any, games: int) -> None:
+    """Set the console's Games box and press its Simulate button, as a learner would."""
+    console = page.locator(".streamlab-game-console").first
+    box = console.locator(".widget-inline-hbox", has_text="Games").locator("input").first
+    box.fill(str(games))
+    box.press("Enter")
+    console.locator("button", has_text="Simulate N games").click()
+
+
+def _wait_for_counts(page: Any, wanted: dict[str, int], timeout: float = 120.0) -> dict[str, int]:
+    """The view's counts once every stage in ``wanted`` reached at least its number."""
+    counts: dict[str, int] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = _pipeline_counts(page)
+        if all(counts.get(stage, -1) >= number for stage, number in wanted.items()):
+            break
+        page.wait_for_timeout(500)
+    return counts
+
+
 def _run_all_cells(page: Any) -> None:
     """The learner's way: the Run menu, then Run All Cells (accepting the kernel if asked)."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -297,6 +333,16 @@ def test_run_all_cells_renders_the_live_leaderboard(
                 if rendered and rendered == expected:
                     break
                 page.wait_for_timeout(500)
+            # The pipeline view: rendered, agreeing with the table, and moving while the
+            # console plays games (its background refresh, no cell run).
+            written = game.recompute_totals_by_scan(lab).games
+            moving = ["written", "in_stream"] + (
+                ["delivered", "counted"] if notebook == NOTEBOOK else []
+            )
+            page.locator(STAGE).first.wait_for(state="attached", timeout=60_000)
+            before = _wait_for_counts(page, {stage: written for stage in moving})
+            _play_from_the_console(page, 40)
+            after = _wait_for_counts(page, {stage: before.get(stage, 0) + 40 for stage in moving})
             live: list[tuple[str, int]] = []
             if notebook == FIXTURE and rendered == expected:
                 # Live, not a snapshot: a new leader written now must reach the browser
@@ -304,7 +350,10 @@ def test_run_all_cells_renders_the_live_leaderboard(
                 _put_leader(lab, "Zed", rendered[0][1] + 1)
                 page.locator(f'{ROW}[data-player="Zed"]').wait_for(state="attached", timeout=60_000)
                 live = _rendered_rows(page)
-            page.locator(ROW).last.scroll_into_view_if_needed()
+            # The lab's pipeline diagram: Mermaid in a Markdown cell, drawn by JupyterLab.
+            diagrams = page.locator(".jp-RenderedMermaid").count()
+            drawn = page.locator(".jp-RenderedMermaid :is(img, svg)").count()
+            page.locator(STAGE).last.scroll_into_view_if_needed()
             page.screenshot(path=str(shot), full_page=True)
             errors = page.locator(".jp-OutputArea-output", has_text="Traceback").count()
         except Exception:
@@ -314,6 +363,11 @@ def test_run_all_cells_renders_the_live_leaderboard(
             context.close()
     assert rendered == expected and rendered, f"widget rows {rendered} vs table {expected}"
     assert errors == 0, f"a cell failed in the browser; see {shot}"
+    assert all(before.get(stage) == written for stage in moving), (before, written)
+    assert all(after.get(stage, 0) >= written + 40 for stage in moving), (before, after)
+    assert before.get("retried") == 0 and "failed" not in before  # lab 04 has no queue
+    if notebook == NOTEBOOK:
+        assert diagrams == drawn == 1, f"{drawn} of {diagrams} Mermaid diagram(s) drawn"
     if notebook == FIXTURE:
         totals = dict(rendered)
         assert set(totals) == {"Alice", "Bob", "Carol", "Dave"}

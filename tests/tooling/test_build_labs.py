@@ -107,6 +107,17 @@ def test_lab_has_no_outputs_counts_widget_state_or_run_metadata() -> None:
     assert "version" not in lab.metadata["language_info"]
 
 
+def test_a_solution_run_again_keeps_its_lab_facts_and_outputs() -> None:
+    """`streamlab run-solutions` normalises what it ran: the run's metadata goes, the facts stay."""
+    solution = make_solution()
+    solution.metadata["streamlab"] = {"lab": "01", "title": "Basics"}
+    kept = build_labs.normalise_solution(solution)
+    assert kept.metadata["streamlab"] == {"lab": "01", "title": "Basics"}
+    assert "widgets" not in kept.metadata and "version" not in kept.metadata["language_info"]
+    assert kept.cells[2].outputs and "execution" not in kept.cells[2].metadata
+    assert "streamlab" not in build_labs.normalise_solution(make_solution()).metadata
+
+
 def test_the_solution_is_not_changed_by_making_its_lab() -> None:
     solution = make_solution()
     build_labs.make_lab(solution)

@@ -8,6 +8,8 @@ transitions and ``LastProcessingResult`` that AWS reports (AWS_FIDELITY.md,
 
 from __future__ import annotations
 
+import time
+
 import botocore.exceptions
 import pytest
 from mapping_helpers import (
@@ -208,6 +210,26 @@ def test_disable_and_enable_report_their_transitions(lab: Lab, stream: dict[str,
         assert lab.lambda_.get_event_source_mapping(UUID=uuid)["BatchSize"] == 10
     finally:
         lab.lambda_.delete_event_source_mapping(UUID=uuid)
+
+
+def test_last_modified_is_the_moment_of_the_call_to_the_millisecond(
+    lab: Lab, stream: dict[str, str]
+) -> None:
+    """As on AWS (moto keeps whole seconds): a reader can tell what came before the mapping."""
+    before = time.time()
+    mapping = create(lab, stream)
+    after = time.time()
+    try:
+        created = mapping["LastModified"].timestamp()
+        assert before <= created <= after
+        got = lab.lambda_.get_event_source_mapping(UUID=mapping["UUID"])["LastModified"]
+        assert got.timestamp() == created
+        wait_for(lambda: mapping_state(lab, mapping["UUID"]) == "Enabled", what="Enabled")
+        before = time.time()
+        updated = lab.lambda_.update_event_source_mapping(UUID=mapping["UUID"], BatchSize=5)
+        assert before <= updated["LastModified"].timestamp() <= time.time()
+    finally:
+        lab.lambda_.delete_event_source_mapping(UUID=mapping["UUID"])
 
 
 def test_mapping_created_disabled_reports_disabled(lab: Lab, stream: dict[str, str]) -> None:

@@ -27,7 +27,8 @@ class RefreshLoop:
 
     With ``max_steps`` it stops by itself after that many steps (test mode). A step
     that raises does not end the loop: the widget's own step shows its errors, and
-    this thread has nowhere visible to report them.
+    this thread has nowhere visible to report them. ``interval`` is read before
+    every wait, so a step may change it (the pipeline view backs off when throttled).
     """
 
     def __init__(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .invoker import Invoker
@@ -49,6 +50,8 @@ class MappingStatus:
     state: str = "Creating"
     reason: str = USER_ACTION
     last_result: str = NO_RECORDS
+    #: epoch seconds with their fraction, as AWS reports LastModified (moto keeps whole seconds)
+    last_modified: float = field(default_factory=time.time)
 
 
 class _Entry:
@@ -129,6 +132,7 @@ class MappingRegistry:
             entry.status.state = "Disabling"
         else:
             entry.status.state = "Updating"
+        entry.status.last_modified = time.time()
         state = entry.status.state
 
         def apply() -> None:
@@ -154,6 +158,7 @@ class MappingRegistry:
             result["State"] = entry.status.state
             result["StateTransitionReason"] = entry.status.reason
             result["LastProcessingResult"] = entry.status.last_result
+            result["LastModified"] = entry.status.last_modified
         else:
             result.setdefault("StateTransitionReason", USER_ACTION)
             result["StateTransitionReason"] = USER_ACTION
