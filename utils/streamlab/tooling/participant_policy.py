@@ -365,9 +365,11 @@ def sample_requests(
     if action == "lambda:TagResource":
         return [Request(action, function, tags), Request(action, mapping, tags)]
     if action in TAGGING_ACTIONS:
-        resource = {"dynamodb": table, "iam": role}.get(
-            service, f"arn:aws:{service}:{region}:{account_id}:{name}"
-        )
+        resource = {
+            "dynamodb": table,
+            "iam": role,
+            "logs": f"arn:aws:logs:{region}:{account_id}:log-group:/aws/lambda/{name}",
+        }.get(service, f"arn:aws:{service}:{region}:{account_id}:{name}")
         return [Request(action, resource, tags)]
     if action in BOUNDARY_ACTIONS:
         return [Request(action, role, {"iam:PermissionsBoundary": boundary})]
