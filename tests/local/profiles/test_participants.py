@@ -128,3 +128,24 @@ def test_asking_again_gives_a_working_key_and_bad_names_are_refused(owner: Lab) 
     for bad in ("Ann", "a-b", "", "x" * 30):
         with pytest.raises(Exception, match="--participant"):
             check_name(bad)
+
+
+def test_a_participant_may_delete_their_own_mapping_but_not_anothers(owner: Lab) -> None:
+    """DeleteEventSourceMapping names only the UUID: IAM decides on the mapping's function."""
+    from streamlab.aws import functions, mappings, tables
+
+    ann, bob = ensure_participant(owner, "ann"), ensure_participant(owner, "bob")
+    tables.create_table(owner, "ann-Src", hash_key=("k", "S"), stream_view_type="NEW_IMAGE")
+    functions.deploy_function(
+        owner, "ann-fn", "def lambda_handler(e, c):\n    return 1\n", streams=["ann-Src"]
+    )
+    mapping = _as(ann, owner, "lambda").create_event_source_mapping(
+        EventSourceArn=mappings.stream_arn_of(owner, "ann-Src"),
+        FunctionName="ann-fn",
+        StartingPosition="TRIM_HORIZON",
+        Tags={"streamlab:kit": "streamlab", "streamlab:prefix": "ann-"},
+    )
+    with pytest.raises(ClientError) as denied:
+        _as(bob, owner, "lambda").delete_event_source_mapping(UUID=mapping["UUID"])
+    assert "AccessDenied" in denied.value.response["Error"]["Code"]
+    _as(ann, owner, "lambda").delete_event_source_mapping(UUID=mapping["UUID"])

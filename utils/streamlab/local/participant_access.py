@@ -95,6 +95,22 @@ class ParticipantAccess:
                     documents.append(_document(_default_version(policy).document))
         return documents
 
+    def _known_before(self, action: Action) -> dict[str, Any] | None:
+        """What AWS knows before the call that the request does not say: the function of
+        the mapping a Get/Update/Delete names (its ``lambda:FunctionArn``)."""
+        uuid = action.params.get("UUID") if action.service == "lambda" else None
+        if not uuid or action.params.get("FunctionName"):
+            return None
+        from moto.awslambda.models import lambda_backends
+
+        with self._lock:
+            try:
+                mapping = lambda_backends[ACCOUNT_ID][action.region].get_event_source_mapping(uuid)
+            except Exception:  # no such mapping: the call itself will say so
+                return None
+        arn = getattr(mapping, "function_arn", None)
+        return {"FunctionArn": str(arn)} if arn else None
+
     def authorize(self, request: HttpRequest, action: Action) -> Response | None:
         """None to let the call through; AWS's AccessDenied when IAM would deny it."""
         if action.iam_action in ALWAYS_ALLOWED:
@@ -102,7 +118,14 @@ class ParticipantAccess:
         policies = self.policies_of(action.access_key)
         if policies is None:
             return None  # the owner's, a function's or the service's keys: not a participant
-        call = Call(action.service, action.operation, action.params, action.region, ACCOUNT_ID)
+        call = Call(
+            action.service,
+            action.operation,
+            action.params,
+            action.region,
+            ACCOUNT_ID,
+            self._known_before(action),
+        )
         needed = authorisations(call, action.iam_action, self._state)
         decision = evaluate_all(needed.requests, policies)
         if decision.allowed:

@@ -162,7 +162,7 @@ def _run_participant(
             run.failures.append(str(exc))
         else:
             run.failures += [
-                f"cell {cell.index}: {cell.error_name}: {cell.error_value[:300]}"
+                f"cell {cell.index}: {cell.error_name}: {cell.error_value[:900]}"
                 for cell in result.failures
             ]
             run.silent_waits = silent_waits(result.notebook, limit_seconds)
