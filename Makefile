@@ -13,13 +13,18 @@ PYTEST_ARGS ?=
 # Two workers; --dist loadscope keeps each notebook (all of its cells) on one worker.
 TEST_WORKERS ?= 2
 
-.PHONY: lab test unit setup doctor lint build-labs stop clean policy
+.PHONY: lab test unit rehearsal setup doctor lint build-labs stop clean policy
 
 lab: $(STAMP)
 	$(BIN)/streamlab lab
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+
+# The course on the aws path: every solution notebook as three participants at once, against
+# the emulator's aws profile (IAM enforced, AWS's delays scaled by 0.1); see lab_guide/rehearsal.md.
+rehearsal: $(STAMP)
+	$(BIN)/streamlab rehearse
 
 # The pure unit tests alone (no emulator, no notebooks): seconds, for a quick loop while editing.
 unit: $(STAMP)

@@ -33,6 +33,7 @@ from .health import HEALTH_PATH, SERVICE_NAME, owner_id
 from .iam.moto_state import ACCOUNT_ID, MotoState
 from .iam.requests import NEEDS_RESPONSE, Call, authorisations
 from .identities import IssuedCredentials, issued
+from .participant_access import ParticipantAccess
 from .request_log import log as request_log
 from .request_log import request_line
 from .signatures import verify
@@ -66,10 +67,22 @@ class EmulatorApp:
         self.interceptors: list[Interceptor] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.credentials: IssuedCredentials = issued()
-        self.action_log = ActionLog(self.credentials.identity_of)
-        self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
         self.account_state = MotoState(self.moto_lock)
+        self.participants = ParticipantAccess(self.moto_lock, self.account_state)
+        self.action_log = ActionLog(self._identity_of)
+        self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
         self._moto = DomainDispatcherApplication(create_backend_app)
+
+    def _secret_for(self, access_key: str) -> str | None:
+        """The issued keys' secrets, and those of participants the owner created."""
+        return self.credentials.secret_for(access_key) or self.participants.secret_for(access_key)
+
+    def _identity_of(self, access_key: str) -> str | None:
+        identity = self.credentials.identity_of(access_key)
+        if identity is None:
+            name = self.participants.participant_of(access_key)
+            identity = None if name is None else f"participant:{name}"
+        return identity
 
     @property
     def endpoint(self) -> str:
@@ -140,7 +153,7 @@ class EmulatorApp:
             response = Response(json.dumps(self.health()), mimetype="application/json")
             return response(environ, start_response)
         body = self._buffer_body(environ)
-        verdict = verify(environ, body, self.credentials.secret_for)
+        verdict = verify(environ, body, self._secret_for)
         if not verdict.ok:  # the request log names why, never the key or the signature
             environ["streamlab.operation"] = f"refused:{verdict.failure}"
             return refusal_response(environ, body, verdict)(environ, start_response)

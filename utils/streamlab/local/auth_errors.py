@@ -102,3 +102,32 @@ def refusal_response(environ: Mapping[str, object], body: bytes, verdict: Verdic
         content_type="application/json",
         headers={"x-amzn-ErrorType": json_code, "x-amzn-RequestId": request_id},
     )
+
+
+def access_denied_response(
+    environ: Mapping[str, object], body: bytes, service: str, message: str
+) -> Response:
+    """AWS's AccessDenied for a call the caller's IAM policy does not allow, in its protocol."""
+    request_id = str(uuid.uuid4())
+    protocol = protocol_of(environ, body, service)
+    if protocol == "json":
+        payload = {"__type": "com.amazon.coral.service#AccessDeniedException", "message": message}
+        return Response(
+            json.dumps(payload),
+            status=400,
+            content_type="application/x-amz-json-1.0",
+            headers={"x-amzn-RequestId": request_id},
+        )
+    if protocol in ("query", "rest-xml"):
+        xml = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return Response(xml, status=403, content_type="text/xml")
+    return Response(
+        json.dumps({"Type": "User", "Message": message}),
+        status=403,
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": "AccessDeniedException", "x-amzn-RequestId": request_id},
+    )

@@ -54,6 +54,8 @@ def build_app(
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
     profiles.install(app, profile or ProfileOptions())
+    if app.profile is not None:  # --profile aws: participants' calls are decided as IAM does
+        app.profile.interceptor.authorizer = app.participants.authorize
     policy = shard_policy or stream_shards.current_policy()
     rollover = profiles.shard_rollover_seconds()  # the aws profile: AWS's timing, scaled
     if rollover is not None and policy.rollover_seconds is None:

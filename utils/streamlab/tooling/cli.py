@@ -83,9 +83,42 @@ def cmd_env(args: argparse.Namespace) -> int:
     if not config.is_local:
         raise LabError("`streamlab env` is for the local backend: unset LAB_BACKEND=aws.")
     port = _own_port(args)
-    for line in env_lines(f"http://127.0.0.1:{port}", config.region):
+    endpoint = f"http://127.0.0.1:{port}"
+    if args.participant:
+        print("\n".join(participant_env_lines(endpoint, config.region, args.participant)))
+        return 0
+    for line in env_lines(endpoint, config.region):
         print(line)
     return 0
+
+
+def participant_env_lines(endpoint: str, region: str, name: str) -> list[str]:
+    """Shell lines for one workshop participant of this emulator (created on first use): the
+    aws backend against the emulator, with an IAM user's key that has the participant policy
+    for prefix ``NAME-`` (enforced under ``--profile aws``)."""
+    from streamlab.aws.session import connect
+    from streamlab.local.participants import ensure_participant
+
+    lab = connect(load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": endpoint}))
+    person = ensure_participant(lab, name)
+    lines = ["unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE"]
+    values = person.environment(endpoint, region)
+    return lines + [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from streamlab.jupyter.launcher import find_repository_root
+    from streamlab.tooling.rehearsal import print_report, rehearse
+
+    participants = [name.strip() for name in args.participants.split(",") if name.strip()]
+    report = rehearse(
+        find_repository_root(),
+        participants=participants,
+        time_scale=args.time_scale,
+        seed=args.seed,
+        names=args.names or None,
+    )
+    return print_report(report)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -226,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
         'print export lines for the AWS CLI and SDKs: eval "$(streamlab env)"',
     )
     env.add_argument("--port", type=int)
+    env.add_argument(
+        "--participant",
+        metavar="NAME",
+        help="a workshop participant's credentials (an IAM user with the participant policy "
+        "for prefix NAME-), for LAB_BACKEND=aws against this emulator",
+    )
+    rehearse = add(
+        "rehearse",
+        cmd_rehearse,
+        "(maintainers) run the course with LAB_BACKEND=aws against --profile aws, as several "
+        "participants at once",
+    )
+    rehearse.add_argument("names", nargs="*", help="solution notebooks (default: all)")
+    rehearse.add_argument("--participants", default="ann,bob,cyd")
+    rehearse.add_argument("--time-scale", type=float, default=0.1)
+    rehearse.add_argument("--seed", type=int, default=1)
     lab = add("lab", cmd_lab, "start the emulator and JupyterLab on labs/00_setup.ipynb")
     lab.add_argument("--jupyter-port", type=int, default=8888)
     lab.add_argument(

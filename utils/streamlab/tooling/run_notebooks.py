@@ -88,6 +88,7 @@ def execute(
     cwd: Path,
     allow_errors: bool,
     timeout: int = CELL_TIMEOUT_SECONDS,
+    record_timing: bool = False,
 ) -> RunResult:
     """Execute ``nb`` in a new ``python3`` kernel, with ``env`` added to this environment."""
     from nbclient import NotebookClient
@@ -100,7 +101,7 @@ def execute(
         timeout=timeout,
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(cwd)}},
-        record_timing=False,
+        record_timing=record_timing,
     )
     started = time.perf_counter()
     try:
