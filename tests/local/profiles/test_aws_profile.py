@@ -11,13 +11,9 @@ AWS's documented order of events makes visible.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import botocore.config
@@ -25,8 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from lambda_helpers import TRUST_POLICY, wait_for, zip_source
 
-from streamlab.aws.session import Lab, connect
-from streamlab.config import load_config
+from streamlab.aws.session import Lab
 from streamlab.local import control
 from streamlab.local.health import probe
 from streamlab.local.pollers.permissions import STREAM_ACTIONS
@@ -42,33 +37,6 @@ PRINTER = (
     "    return 'ok'\n"
 )
 SLEEPER = "import time\ndef handler(event, context):\n    time.sleep(2)\n    return 'slept'\n"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def aws(state_dir: Path) -> Iterator[Lab]:
-    """An emulator in the aws profile (private port; the session's private state folder)."""
-    port = _free_port()
-    started = subprocess.run(
-        [sys.executable, "-m", "streamlab", "start", "--port", str(port), "--profile", "aws",
-         "--time-scale", str(TIME_SCALE), "--seed", "1"],
-        capture_output=True, text=True, timeout=90,
-    )  # fmt: skip
-    assert started.returncode == 0, started.stdout + started.stderr
-    try:
-        yield connect(
-            load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
-            start_emulator=False,
-        )
-    finally:
-        control.stop(port)
 
 
 def _client(lab: Lab, service: str) -> Any:

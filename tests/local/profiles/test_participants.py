@@ -5,21 +5,14 @@ another's resources nor escalate; the owner's own keys are not limited."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
-from streamlab.aws.session import Lab, connect
-from streamlab.config import load_config
-from streamlab.local import control
+from streamlab.aws.session import Lab
 from streamlab.local.participants import Participant, check_name, ensure_participant
-from streamlab.tooling.run_notebooks import free_port
 
 NO_RETRIES = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
 TRUST = json.dumps(
@@ -37,21 +30,9 @@ TRUST = json.dumps(
 
 
 @pytest.fixture(scope="module")
-def owner(state_dir: Path) -> Iterator[Lab]:
-    port = free_port()
-    started = subprocess.run(
-        [sys.executable, "-m", "streamlab", "start", "--port", str(port), "--profile", "aws",
-         "--time-scale", "0.05", "--seed", "1"],
-        capture_output=True, text=True, timeout=90,
-    )  # fmt: skip
-    assert started.returncode == 0, started.stdout + started.stderr
-    try:
-        yield connect(
-            load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
-            start_emulator=False,
-        )
-    finally:
-        control.stop(port)
+def owner(aws: Lab) -> Lab:
+    """The emulator's owner: their keys are not limited by any participant policy."""
+    return aws
 
 
 def _as(person: Participant, owner: Lab, service: str) -> object:

@@ -18,11 +18,9 @@ It is what ``make rehearsal`` runs, after ``make test``, in CI.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 
 from streamlab.errors import LabError
 from streamlab.tooling import build_labs
-from streamlab.tooling.run_notebooks import execute, free_port
+from streamlab.tooling.run_notebooks import execute, private_emulator
 
 DEFAULT_PARTICIPANTS = ("ann", "bob", "cyd")
 CELL_TIMEOUT_SECONDS = 600  # one cell of three participants at once on a small machine
@@ -173,27 +171,6 @@ def _run_participant(
             return  # the later labs build on this one: their failures would only repeat it
 
 
-@contextmanager
-def rehearsal_emulator(time_scale: float, seed: int) -> Iterator[tuple[str, str]]:
-    """A private emulator in the aws profile; yields its endpoint and state folder."""
-    from streamlab.local import control
-    from streamlab.local.profiles import ProfileOptions
-
-    with tempfile.TemporaryDirectory(prefix="streamlab-rehearsal-") as state:
-        port = free_port()
-        saved = os.environ.get("LAB_STATE_DIR")
-        os.environ["LAB_STATE_DIR"] = state
-        try:
-            control.start(port, ProfileOptions("aws", time_scale, seed))
-            yield f"http://127.0.0.1:{port}", state
-        finally:
-            control.stop(port)
-            if saved is None:
-                os.environ.pop("LAB_STATE_DIR", None)
-            else:
-                os.environ["LAB_STATE_DIR"] = saved
-
-
 def rehearse(
     root: Path,
     *,
@@ -208,7 +185,10 @@ def rehearse(
         paths = [path for path in paths if path.stem in names or path.name in names]
     report = RehearsalReport()
     started = time.perf_counter()
-    with rehearsal_emulator(time_scale, seed) as (endpoint, state):
+    from streamlab.local.profiles import ProfileOptions
+
+    with private_emulator(ProfileOptions("aws", time_scale, seed)) as emulator:
+        endpoint, state = emulator["LAB_ENDPOINT"], emulator["LAB_STATE_DIR"]
         people = [
             Participant(name, participant_env(name, endpoint, state))
             for name in participants

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -57,8 +58,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def private_emulator() -> Iterator[dict[str, str]]:
-    """A fresh emulator on a free port in a temporary state folder; yields its LAB_* variables."""
+def private_emulator(profile: Any = None) -> Iterator[dict[str, str]]:
+    """A fresh emulator on a free port in a temporary state folder; yields its LAB_* variables.
+
+    ``profile`` (``local.profiles.ProfileOptions``) starts it in another profile (the
+    rehearsal's ``--profile aws``)."""
     from streamlab.local import control
 
     with tempfile.TemporaryDirectory(prefix="streamlab-run-") as state:
@@ -66,7 +70,7 @@ def private_emulator() -> Iterator[dict[str, str]]:
         saved = os.environ.get("LAB_STATE_DIR")
         os.environ["LAB_STATE_DIR"] = state
         try:
-            control.start(port)
+            control.start(port, profile)
             yield {
                 "LAB_BACKEND": "local",
                 "LAB_ENDPOINT": f"http://127.0.0.1:{port}",
