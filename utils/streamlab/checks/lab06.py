@@ -184,6 +184,9 @@ def bootstrap_copies(
     ``ExclusiveStartKey``) leaves items behind and the comparison says so.
     """
     replica = lab.client("dynamodb", region)
+    # Emptying the replica and copying every item takes a while (more on AWS, where each
+    # write crosses regions): say what the cell is waiting for before it goes quiet.
+    print(f"waiting for your bootstrap to copy {table} to {region}, page by page, then comparing")
     _empty_table(replica, table)
     copied = call_learner(exercise, bootstrap, page_size, hint=hint)
     comparison = replication.compare_tables(lab, table, table, region)
