@@ -142,18 +142,24 @@ def test_starting_another_profile_on_a_running_emulator_is_refused(aws: Lab) -> 
 
 
 def test_a_new_role_cannot_be_assumed_by_lambda_until_it_propagates(aws: Lab) -> None:
-    role = _new_role(aws)
-    name = _name("prof-fn")
-    with pytest.raises(ClientError) as refused:
-        aws.lambda_.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="lambda_function.handler",
-            Code={"ZipFile": zip_source(PRINTER)},
-        )
-    assert _code(refused.value) == "InvalidParameterValueException"
-    assert refused.value.response["Error"]["Message"] == (
+    code = {"ZipFile": zip_source(PRINTER)}  # ready before the role exists: no gap to fill
+    refused = None
+    for _ in range(5):  # a busy machine can outlast the (scaled) propagation window once
+        role = _new_role(aws)
+        try:
+            aws.lambda_.create_function(
+                FunctionName=_name("prof-fn"),
+                Runtime="python3.12",
+                Role=role,
+                Handler="lambda_function.handler",
+                Code=code,
+            )
+        except ClientError as exc:
+            refused = exc
+            break
+    assert refused is not None, "CreateFunction right after CreateRole was never refused"
+    assert _code(refused) == "InvalidParameterValueException"
+    assert refused.response["Error"]["Message"] == (
         "The role defined for the function cannot be assumed by Lambda."
     )
     assert _create_function(aws, role)  # the same role, once propagated
