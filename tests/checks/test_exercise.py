@@ -80,3 +80,30 @@ def test_the_errors_are_the_package_s_public_names() -> None:
     assert streamlab.ExerciseNotDone is ExerciseNotDone
     assert streamlab.CheckFailed is CheckFailed
     assert issubclass(ExerciseNotDone, streamlab.LabError)
+
+
+def test_a_failed_check_is_remembered_until_it_passes(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(CheckFailed):
+        exercise.fail("9.2", "the mapping starts at LATEST", "use TRIM_HORIZON")
+    assert exercise.has_failed("9.2")
+    with pytest.raises(
+        exercise.EarlierExerciseFailed,
+        match=r"^Exercise 9.3: exercise 9.2 failed its check: fix it and run its check again",
+    ) as raised:
+        exercise.raise_if_earlier_not_passed("9.3", ["9.1", "9.2"])
+    assert "\n" not in str(raised.value) and raised.value.earlier == "9.2"
+    assert exercise.has_failed("9.3")  # the dependent check did not pass either
+    exercise.passed("9.2", "fixed")
+    assert not exercise.has_failed("9.2")
+    exercise.raise_if_earlier_not_passed("9.3", ["9.1", "9.2"])  # nothing raised
+
+
+def test_an_undone_exercise_is_named_before_a_failed_one() -> None:
+    with pytest.raises(CheckFailed):
+        exercise.fail("9.1", "wrong")
+    exercise.mark_pending("9.2", "connect it")
+    with pytest.raises(ExerciseNotDone, match="9.2 is not done yet"):
+        exercise.raise_if_earlier_not_passed("9.3", ["9.1", "9.2"])
+    exercise.mark_pending("9.3", "scan it")  # the check's own stub first of all
+    with pytest.raises(ExerciseNotDone, match="9.3 is not done yet"):
+        exercise.raise_if_earlier_not_passed("9.3", ["9.1", "9.2"])

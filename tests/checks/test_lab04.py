@@ -244,3 +244,27 @@ def test_totals_proved_blames_a_wrong_mapping_first_and_at_once(app_lab: Lab) ->
             )
     finally:
         mappings.delete_mapping(app_lab, latest["UUID"])
+
+
+def test_a_failed_mapping_check_is_named_first_by_the_totals_check(app_lab: Lab) -> None:
+    """4.2 failed its check (a mapping at LATEST): 4.3 says so in one line, before it runs the
+    learner's scan or waits a minute for totals that cannot come right."""
+    _deploy(app_lab)
+    scores, function = app_lab.name("GameScoreRecords"), app_lab.name("agg")
+    game.simulate_games(app_lab, 3, seed=2)
+    latest = mappings.connect_stream(app_lab, scores, function, starting_position="LATEST")
+    scanned = []
+    try:
+        with pytest.raises(CheckFailed, match="starts at LATEST"):
+            checks.mapping_connects(app_lab, "GameScoreRecords", "agg", exercise="9.2")
+        with pytest.raises(exercise.EarlierExerciseFailed) as failed:
+            checks.totals_proved(
+                app_lab, lambda page_size: scanned.append(page_size), exercise="9.3",
+                min_games=30, requires=["9.1", "9.2"], function="agg", timeout=600,
+            )
+        assert str(failed.value).startswith(
+            "Exercise 9.3: exercise 9.2 failed its check: fix it and run its check again first"
+        )
+        assert "\n" not in str(failed.value) and scanned == []
+    finally:
+        mappings.delete_mapping(app_lab, latest["UUID"])

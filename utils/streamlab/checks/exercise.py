@@ -13,8 +13,15 @@ reads the stub back (the ``%%lambda_function`` magic refuses to deploy one).
 (``forget_answered``, called after every cell by the notebook error display)
 or a passing check forgets it. A check that finds the backend unchanged then
 says "not done yet" (what to do) while the stub is what ran last, and "wrong"
-(what went wrong, with a hint) once the learner has written an answer. The
-state is this module's alone; other modules ask through its functions.
+(what went wrong, with a hint) once the learner has written an answer.
+
+**The failed state.** A check that fails (``CheckFailed``) marks its exercise
+*failed* until its check passes. A check that builds on earlier exercises
+(``requires``) says first, in one line, which of them is not done
+(``ExerciseNotDone``) or failed its check (``EarlierExerciseFailed``), before it
+probes or waits for anything: lab 04's totals are wrong because of a wrong
+mapping, not because of the scan, and waiting a minute for them teaches nothing.
+The state is this module's alone; other modules ask through its functions.
 
 **Checks.** A check never trusts the notebook's variables when the backend can
 answer (a table's key schema, an item, a stream's view type). It prints
@@ -47,6 +54,9 @@ CHECK_EXERCISE_ARGUMENT = re.compile(r"exercise=\"(?P<number>\d+\.\d+)\"")
 
 # Exercise number -> instruction, for every exercise whose stub ran and was not answered since.
 _pending: dict[str, str] = {}
+# Exercise number -> the problem its check found, for every exercise whose check failed and has
+# not passed since.
+_failed: dict[str, str] = {}
 
 
 class ExerciseNotDone(LabError):
@@ -73,7 +83,22 @@ class CheckFailed(LabError):
         self.exercise = exercise
         self.problem = problem
         self.hint = hint
+        _failed[exercise] = problem
         super().__init__(f"Exercise {exercise}: {problem}" + (f" Hint: {hint}" if hint else ""))
+
+
+class EarlierExerciseFailed(CheckFailed):
+    """A check builds on an earlier exercise whose check failed: that comes first.
+
+    It marks the dependent exercise failed too (it has not passed)."""
+
+    def __init__(self, exercise: str, earlier: str) -> None:
+        super().__init__(
+            exercise,
+            f"exercise {earlier} failed its check: fix it and run its check again first, "
+            "then this one.",
+        )
+        self.earlier = earlier
 
 
 # --- the exercise line and the stub ---------------------------------------------------------
@@ -135,8 +160,14 @@ def forget(exercise: str) -> None:
 
 
 def forget_all() -> None:
-    """Start from no pending exercise (a fresh kernel; tests)."""
+    """Start from no pending and no failed exercise (a fresh kernel; tests)."""
     _pending.clear()
+    _failed.clear()
+
+
+def has_failed(exercise: str) -> bool:
+    """True while the exercise's check failed last (it has not passed since)."""
+    return exercise in _failed
 
 
 def forget_answered(source: str) -> None:
@@ -152,12 +183,24 @@ def raise_if_not_done(exercises: Iterable[str]) -> None:
             raise ExerciseNotDone(exercise, _pending[exercise])
 
 
+def raise_if_earlier_not_passed(exercise: str, requires: Iterable[str]) -> None:
+    """Before a check of ``exercise`` that builds on ``requires`` probes or waits: raise
+    "not done yet" for the exercise itself or the first of ``requires`` whose stub ran last,
+    else ``EarlierExerciseFailed`` for the first of ``requires`` whose check failed last."""
+    requires = list(requires)
+    raise_if_not_done([exercise, *requires])
+    for earlier in requires:
+        if earlier in _failed and earlier != exercise:
+            raise EarlierExerciseFailed(exercise, earlier)
+
+
 # --- what checks print and raise ----------------------------------------------------------
 
 
 def passed(exercise: str, message: str) -> None:
-    """Print the PASS line and forget that the exercise's stub ever ran."""
+    """Print the PASS line and forget that the exercise's stub ran or its check failed."""
     forget(exercise)
+    _failed.pop(exercise, None)
     print(f"PASS {exercise}: {message}")
 
 

@@ -21,7 +21,7 @@ from streamlab.apps import game
 from streamlab.aws import logs, mappings
 from streamlab.aws.invoke import decode_payload
 from streamlab.aws.session import Lab
-from streamlab.checks.exercise import call_learner, fail, passed, raise_if_not_done
+from streamlab.checks.exercise import call_learner, fail, passed, raise_if_earlier_not_passed
 from streamlab.checks.probes import DEPLOY_HINT
 from streamlab.errors import LabError
 
@@ -295,8 +295,9 @@ def totals_proved(
     ``recompute_totals(page_size)`` must then give the same totals, which it only
     does when it follows ``LastEvaluatedKey`` through every page.
     """
+    # An undone or failed earlier exercise explains wrong totals: say so first, at once.
+    raise_if_earlier_not_passed(exercise, requires)
     mine = call_learner(exercise, recompute_totals, page_size, hint=hint)
-    raise_if_not_done(requires)  # an undone earlier exercise explains an empty aggregate
     if "4.2" in requires:  # a wrong mapping explains wrong totals: say that first, at once
         found = _mapping_problem(lab, table, function)
         if isinstance(found, tuple):
