@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.awsrequest import AWSResponse
 
 from streamlab.aws import streams, tables
 from streamlab.aws.session import Lab
@@ -42,6 +47,17 @@ NEVER_STOPS = (
 )
 
 
+# What AWS documents for GetRecords (the page the lab cites): "If there are no stream records
+# available in the portion of the shard that the iterator points to, GetRecords returns an
+# empty list. Note that it might take multiple calls to get to a portion of the shard that
+# contains stream records."
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html
+STOPPED_AT_AN_EMPTY_PAGE = (
+    "GetRecords may return an empty page before records that are there (AWS documents it; the "
+    "check gives your reader one at the start of each shard): stop an open shard after a few "
+    "empty pages in a row, or at the newest sequence number you need, and a closed one when "
+    "NextShardIterator is missing."
+)
 EVERY_SHARD_HINT = (
     "loop over every shard of describe_stream(...)['StreamDescription']['Shards'] "
     "(parents before children), not just the first."
@@ -63,6 +79,72 @@ def _records_by_shard(lab: Lab, arn: str) -> tuple[list[dict[str, Any]], dict[st
             records.append(record)
             shard_of[record["dynamodb"]["SequenceNumber"]] = shard["ShardId"]
     return records, shard_of
+
+
+@dataclass
+class _ReaderTrace:
+    """What the learner's reader asked of the stream (through the hooked client)."""
+
+    shards_asked: set[str] = field(default_factory=set)  # got an iterator for
+    fresh: dict[str, str] = field(default_factory=dict)  # iterator -> shard, not read yet
+    emptied: dict[str, str] = field(default_factory=dict)  # answered empty, not followed yet
+
+    @property
+    def stopped_at_empty(self) -> set[str]:
+        """Shards whose reader stopped at the empty first page the check gave it."""
+        return set(self.emptied.values())
+
+
+def _body(params: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return json.loads(params.get("body") or b"{}")
+    except (TypeError, ValueError):
+        return {}
+
+
+@contextmanager
+def _empty_page_first(client: Any) -> Iterator[_ReaderTrace]:
+    """While the learner's reader runs on ``client``: the first GetRecords of each iterator
+    from GetShardIterator answers an empty page (as AWS may) whose NextShardIterator is that
+    same iterator, so a reader that goes on gets the records, and one that stops there is a
+    reader that would miss records on AWS. Traces which shards the reader asked for."""
+    trace = _ReaderTrace()
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def note_shard(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["streamlab_shard"] = _body(params).get("ShardId")
+
+    def remember_iterator(parsed: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        shard, iterator = context.get("streamlab_shard"), parsed.get("ShardIterator")
+        if shard and iterator:
+            trace.shards_asked.add(shard)
+            trace.fresh[iterator] = shard
+
+    def empty_first(params: Mapping[str, Any], **_: Any) -> Any:
+        iterator = _body(params).get("ShardIterator")
+        trace.emptied.pop(iterator, None)  # followed past the empty page
+        if iterator not in trace.fresh:
+            return None  # the real call
+        trace.emptied[iterator] = trace.fresh.pop(iterator)
+        return AWSResponse("", 200, {}, None), {
+            "Records": [],
+            "NextShardIterator": iterator,
+            "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0},
+        }
+
+    events = client.meta.events
+    hooks = [
+        (f"before-call.{service}.GetShardIterator", note_shard),
+        (f"after-call.{service}.GetShardIterator", remember_iterator),
+        (f"before-call.{service}.GetRecords", empty_first),
+    ]
+    for event, hook in hooks:
+        events.register(event, hook)
+    try:
+        yield trace
+    finally:
+        for event, hook in hooks:
+            events.unregister(event, hook)
 
 
 def _out_of_order_key(records: Sequence[Mapping[str, Any]]) -> str | None:
@@ -90,9 +172,10 @@ def reads_whole_stream(
     if arn is None:
         fail(exercise, f"table {table!r} has no stream.", "run the cells above this exercise.")
     expected, shard_of = _records_by_shard(lab, arn)
-    records = call_learner(
-        exercise, function, arn, hint=hint, seconds=READER_SECONDS, too_slow=NEVER_STOPS
-    )
+    with _empty_page_first(lab.dynamodbstreams) as trace:
+        records = call_learner(
+            exercise, function, arn, hint=hint, seconds=READER_SECONDS, too_slow=NEVER_STOPS
+        )
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
         fail(
             exercise,
@@ -119,12 +202,24 @@ def reads_whole_stream(
         missing_shards = {shard_of[n] for n in wanted} - {shard_of.get(n) for n in got}
         first = streams.list_shards(lab, arn)[0]["ShardId"] if shard_count else None
         in_first = {n for n in wanted if shard_of[n] == first}
-        if set(got) == in_first and shard_count > 1:
+        read_first_only = (
+            trace.shards_asked == {first} if trace.shards_asked else (set(got) == in_first)
+        )
+        if read_first_only and shard_count > 1:
             fail(
                 exercise,
                 f"your function returned {len(got)} of the {len(wanted)} records: it read only "
                 f"the first of the stream's {shard_count} shards.",
                 EVERY_SHARD_HINT,
+            )
+        never_asked = missing_shards - trace.shards_asked if trace.shards_asked else set()
+        stopped = missing_shards & trace.stopped_at_empty
+        if stopped and not never_asked:
+            fail(
+                exercise,
+                f"your function returned {len(got)} of the {len(wanted)} records: it stopped "
+                f"reading {len(stopped)} shard(s) at an empty page.",
+                STOPPED_AT_AN_EMPTY_PAGE,
             )
         if set(got) < set(wanted) and missing_shards:
             fail(
