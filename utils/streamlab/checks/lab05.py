@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from streamlab.apps import reliability
 from streamlab.aws import mappings, queues
 from streamlab.aws.account import low_concurrency_note
 from streamlab.aws.session import Lab
-from streamlab.checks.exercise import fail, passed, raise_if_not_done
+from streamlab.checks.exercise import (
+    fail,
+    passed,
+    raise_if_earlier_failed,
+    raise_if_not_done,
+)
 from streamlab.checks.probes import deployed_configuration, invoke_with_tail
 
 CHECK_PLAYER = "Checker"
@@ -161,9 +167,14 @@ def poison_goes_to_queue(
     *,
     exercise: str,
     max_retries: int = 10,
+    requires: Sequence[str] = (),
 ) -> None:
-    """The mapping retries a few times, bisects, hands failures to the queue; good games counted."""
+    """The mapping retries a few times, bisects, hands failures to the queue; good games counted.
+
+    ``requires``: the aggregator's exercise (5.1). An undone one is fine (the kit's aggregator
+    stands in); one whose check failed is deployed and miscounts, so that comes first."""
     raise_if_not_done([exercise])  # the stub ran last: say so before probing
+    raise_if_earlier_failed(exercise, requires)
     function_name = lab.name(name)
     mapping = _games_mapping(
         lab, function_name, exercise, "run the setup cells of sections 2 and 4 again."

@@ -11,14 +11,14 @@ done yet" when the exercise's stub is what ran. Notebooks import it as
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from streamlab.apps import analytics, replication
 from streamlab.aws.invoke import decode_payload
 from streamlab.aws.mappings import find_mapping, stream_arn_of
 from streamlab.aws.session import Lab
-from streamlab.checks.exercise import call_learner, fail, passed
+from streamlab.checks.exercise import call_learner, fail, passed, raise_if_earlier_not_passed
 
 CHECK_RECORD_ID = "check-replicator"
 #: How long the checks wait for asynchronous results: a new mapping on AWS can take minutes.
@@ -217,8 +217,13 @@ def replica_converges(
     region: str,
     timeout: float | None = None,
     hint: str = "",
+    requires: Sequence[str] = (),
 ) -> None:
-    """The replicator is connected, and the replica catches up with the source, item by item."""
+    """The replicator is connected, and the replica catches up with the source, item by item.
+
+    ``requires``: the bootstrap's exercise (6.2). Without its copy the history is missing from
+    the replica whatever the replicator does, so an undone or failed 6.2 comes first."""
+    raise_if_earlier_not_passed(exercise, requires)
     _require_mapping(lab, table, name, exercise, "run the cell that connects it (above).")
     comparison = replication.wait_for_convergence(
         lab, table, table, region, timeout=_timeout(lab, timeout)
