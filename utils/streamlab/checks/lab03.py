@@ -10,6 +10,8 @@ yet" when the exercise's stub is what ran. Notebooks import it as
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,8 +47,16 @@ def handler_prints(
     events = logs.request_logs(lab, function_name, request_id)
     text = logs.format_events(events)
     position = 0
+    returned = payload if isinstance(payload, str) else json.dumps(payload)
     for wanted in expected:
         found = text.find(wanted, position)
+        if found < 0 and wanted not in text and wanted in returned:
+            fail(
+                exercise,
+                f"{function_name} returned {wanted!r} instead of printing it: its log lacks it.",
+                "Lambda logs what a handler prints (print(...)); what it returns goes back to "
+                "the caller only.",
+            )
         if found < 0:
             fail(
                 exercise,
@@ -75,12 +85,25 @@ def tail_of_invocation(
     if not isinstance(tail, str):
         fail(exercise, f"invoke_with_tail returned {type(tail).__name__}, not the log text.", hint)
     if "START RequestId: " not in tail or "REPORT RequestId: " not in tail:
+        if "START RequestId: " in _base64_decoded(tail):
+            fail(
+                exercise,
+                "the text returned is the log tail still base64-encoded, as Lambda sends it.",
+                "return base64.b64decode(response['LogResult']).decode().",
+            )
         fail(exercise, "the text returned is not a log tail (no START and REPORT lines).", hint)
     if expected not in tail:
         fail(exercise, f"the log tail lacks {expected!r}.", hint)
     request_id = logs.request_id_of(tail[tail.index("START RequestId: ") :])
     logs.request_logs(lab, function_name, request_id)  # that run is in CloudWatch Logs too
     passed(exercise, f"the log tail holds {expected!r}, and CloudWatch Logs has that request")
+
+
+def _base64_decoded(text: str) -> str:
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8", "replace")
+    except (ValueError, TypeError):
+        return ""
 
 
 def finds_log_lines(
@@ -100,6 +123,10 @@ def finds_log_lines(
     the PASS line the messages found are shown: they are the lesson.
     """
     function_name = lab.name(name)
+    hint = hint or (
+        f"the function's log group is {logs.log_group_name(function_name)!r}, and an exact "
+        f"phrase is a filter pattern in double quotes, '\"{expected}\"'."
+    )
     wait = Wait(
         f"log events in {logs.log_group_name(function_name)}",
         logs.default_timeout(lab) if timeout is None else timeout,
