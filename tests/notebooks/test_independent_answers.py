@@ -1,15 +1,20 @@
-"""An independent learner's answers pass every lab, each check saying PASS.
+"""Independent learners' answers pass every lab, each check saying PASS.
 
-``independent_answers/`` holds one file per lab with an answer to each of its
-exercises, written from the lab notebook, its guide page and AWS's documentation
-alone, in other valid styles than the solutions (the resource API where the
-solution uses the client, paginators where it loops, expression attribute names
-where they are optional, another stopping rule for an open shard, a queue ARN
-looked up with GetQueueAttributes, ...). Each answer replaces its exercise's
-solution block (between ``### BEGIN SOLUTION`` and ``### END SOLUTION``); every
-lab then runs to its end in one kernel, and every cell must run without error and
-every exercise's check print its PASS line. A check that rejects one of these
-answers rejects a correct answer: fix the check, not the answer.
+``independent_answers/first/`` holds one file per lab with an answer to each of
+its exercises, written from the lab notebook, its guide page and AWS's
+documentation alone, in other valid styles than the solutions (the resource API
+where the solution uses the client, paginators where it loops, expression
+attribute names where they are optional, parents found by ``ParentShardId``, a
+queue ARN looked up with GetQueueAttributes, batch writers, ...);
+``independent_answers/second/`` is another learner's, in yet other styles (a
+``Key`` condition, ``build_full_result``, ``logging`` instead of ``print``, a
+mapping created without waiting, an ``anything-but`` filter pattern, ...).
+
+Each answer replaces its exercise's solution block (between ``### BEGIN SOLUTION``
+and ``### END SOLUTION``); every lab then runs to its end in one kernel, and every
+cell must run without error and every exercise's check print its PASS line. A check
+that rejects one of these answers rejects a correct answer: fix the check, not the
+answer.
 
 An answer file is a list of blocks, each after a line ``### N.M``, written at the
 indentation of a cell's top level (the harness indents a block like the solution
@@ -32,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = Path(__file__).resolve().parent / "independent_answers"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.S)
 BLOCK_LINE = re.compile(r"^### (?P<number>\d+\.\d+)\s*$", re.M)
-LABS = sorted(path.stem for path in ANSWERS.glob("*.txt"))
+RUNS = sorted((path.parent.name, path.stem) for path in ANSWERS.glob("*/*.txt"))
 
 
 def read_answers(path: Path) -> dict[str, str]:
@@ -63,24 +68,28 @@ def with_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat
     return nb
 
 
-def test_there_is_an_answer_for_every_exercise() -> None:
-    exercises = {
-        exercise.number
-        for path in sorted((ROOT / "solutions").glob("*.ipynb"))
-        for exercise in build_labs.exercises_of(build_labs.read(path), path.stem)
-    }
-    answered = {number for lab in LABS for number in read_answers(ANSWERS / f"{lab}.txt")}
-    assert len(exercises) >= 21
-    assert answered == exercises
-
-
-@pytest.mark.parametrize("lab", LABS)
-def test_an_independent_learner_passes_the_lab(lab: str, emulator: str) -> None:
+def exercises_of(lab: str) -> set[str]:
     path = ROOT / "solutions" / f"{lab}.ipynb"
-    answers = read_answers(ANSWERS / f"{lab}.txt")
+    return {exercise.number for exercise in build_labs.exercises_of(build_labs.read(path), lab)}
+
+
+def test_the_first_learner_answers_every_exercise_and_each_file_a_whole_lab() -> None:
+    labs = sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
+    everything = set().union(*(exercises_of(lab) for lab in labs))
+    first = {number for learner, lab in RUNS if learner == "first"
+             for number in read_answers(ANSWERS / learner / f"{lab}.txt")}
+    assert len(everything) >= 21 and first == everything
+    for learner, lab in RUNS:
+        assert set(read_answers(ANSWERS / learner / f"{lab}.txt")) == exercises_of(lab), lab
+
+
+@pytest.mark.parametrize(("learner", "lab"), RUNS, ids=[f"{a}-{b}" for a, b in RUNS])
+def test_an_independent_learner_passes_the_lab(learner: str, lab: str, emulator: str) -> None:
+    path = ROOT / "solutions" / f"{lab}.ipynb"
+    answers = read_answers(ANSWERS / learner / f"{lab}.txt")
     nb = with_answers(build_labs.read(path), answers)
     result = execute(
-        nb, env={"LAB_PREFIX": f"learner{lab[:2]}-"}, cwd=path.parent, allow_errors=True,
+        nb, env={"LAB_PREFIX": f"{learner}{lab[:2]}-"}, cwd=path.parent, allow_errors=True,
         timeout=300,
     )
     failed = {cell.index: f"{cell.error_name}: {cell.error_value}" for cell in result.failures}
