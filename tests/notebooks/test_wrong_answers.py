@@ -183,6 +183,30 @@ CASES = [
     ),
     WrongAnswer(
         "04_event_driven_app",
+        "4.1",
+        "for record in event['Records']:\n"
+        "    if record['eventName'] != 'INSERT':\n"
+        "        continue\n"
+        "    image = record['dynamodb']['NewImage']\n"
+        "    dynamodb.update_item(\n"
+        "        TableName=TOTALS_TABLE, Key={'PlayerName': image['PlayerName']},\n"
+        "        UpdateExpression='ADD TotalScore :s, GamesPlayed :one SET BestScore = :s',\n"
+        "        ExpressionAttributeValues={':s': image['Score'], ':one': {'N': '1'}})\n"
+        "count = len(event['Records'])\n"
+        "print(f'Added {count} game(s) from {count} record(s)')\n",
+        r"BestScore 900 after the batch, but has .*BestScore 500.*ConditionExpression",
+        "best-score-without-its-condition",
+    ),
+    WrongAnswer(
+        "05_reliability",
+        "5.3",
+        'inserts_only = {"Filters": [{"Pattern": json.dumps({"eventName": "INSERT"})}]}\n',
+        r"no FilterCriteria.*\['INSERT'\]",
+        "pattern-value-not-in-a-list",
+        answer_fails=True,
+    ),
+    WrongAnswer(
+        "04_event_driven_app",
         "4.2",
         'mapping = mappings.connect_stream(lab, tables.scores, lab.name("game-aggregator"),\n'
         '    starting_position="LATEST", BatchSize=100)\n',
@@ -227,6 +251,23 @@ CASES = [
         "return True\n",
         r"a game delivered twice was counted twice",
         "marker-without-its-condition",
+    ),
+    WrongAnswer(
+        "05_reliability",
+        "5.1",
+        "try:\n"
+        "    dynamodb.transact_write_items(TransactItems=[\n"
+        "        {'Put': {'TableName': EVENTS, 'Item': {'EventID': {'S': event_id}},\n"
+        "                 'ConditionExpression': 'attribute_not_exists(EventID)'}},\n"
+        "        {'Update': {'TableName': TOTALS, 'Key': {'PlayerName': {'S': player}},\n"
+        "                    'UpdateExpression': 'ADD TotalScore :s, GamesPlayed :g',\n"
+        "                    'ExpressionAttributeValues': {':s': {'N': str(score)},\n"
+        "                                                  ':g': {'N': str(games)}}}}])\n"
+        "except dynamodb.exceptions.TransactionCanceledException:\n"
+        "    pass  # counted before\n"
+        "return True\n",
+        r"count_once returned True for a record it had counted before",
+        "true-when-counted-before",
     ),
     WrongAnswer(
         "05_reliability",

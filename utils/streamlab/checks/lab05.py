@@ -68,9 +68,14 @@ def _typed_game(record_id: str, score: int) -> dict[str, Any]:
     }
 
 
-def _deliver_twice(lab: Lab, function_name: str, record: dict[str, Any], exercise: str) -> None:
+def _deliver_twice(
+    lab: Lab, function_name: str, record: dict[str, Any], exercise: str
+) -> list[Any]:
+    """Invoke the function twice with the same record; its two payloads."""
+    payloads = []
     for _ in range(2):
         response, payload, _tail = invoke_with_tail(lab, function_name, {"Records": [record]})
+        payloads.append(payload)
         if response.get("FunctionError"):
             error = payload if isinstance(payload, dict) else {}
             fail(
@@ -79,6 +84,7 @@ def _deliver_twice(lab: Lab, function_name: str, record: dict[str, Any], exercis
                 f"{error.get('errorType')}: {error.get('errorMessage')}",
                 "read the function's log; count_once gets (event_id, player, score, games).",
             )
+    return payloads
 
 
 def _checker_totals(lab: Lab) -> dict[str, int]:
@@ -116,7 +122,7 @@ def counts_each_record_once(lab: Lab, name: str = "aggregator", *, exercise: str
     ids = [insert["eventID"], modify["eventID"]]
     _forget_checker(lab, ids)
     try:
-        _deliver_twice(lab, function_name, insert, exercise)
+        again = _deliver_twice(lab, function_name, insert, exercise)[1]
         after_insert = _checker_totals(lab)
         marker = lab.dynamodb.get_item(
             TableName=lab.name(reliability.EVENTS),
@@ -139,6 +145,14 @@ def counts_each_record_once(lab: Lab, name: str = "aggregator", *, exercise: str
             exercise,
             f"after one game of 7 (delivered twice) the totals are {after_insert}.",
             "ADD score to TotalScore and games to GamesPlayed.",
+        )
+    if isinstance(again, dict) and again.get("counted", 0) > 0:  # the cell's handler sums it
+        fail(
+            exercise,
+            "count_once returned True for a record it had counted before (the second delivery "
+            "changed nothing, yet the handler reports it counted).",
+            "when the transaction is cancelled because the marker is there "
+            "(CancellationReasons[0]['Code'] == 'ConditionalCheckFailed'), return False.",
         )
     if marker is None:
         fail(
