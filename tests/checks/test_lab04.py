@@ -268,3 +268,22 @@ def test_a_failed_mapping_check_is_named_first_by_the_totals_check(app_lab: Lab)
         assert "\n" not in str(failed.value) and scanned == []
     finally:
         mappings.delete_mapping(app_lab, latest["UUID"])
+
+
+def test_a_scan_loop_that_never_ends_is_stopped_and_told_why(
+    app_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    game.simulate_games(app_lab, 3, seed=3)
+    monkeypatch.setattr(checks, "SCAN_SECONDS", 1.0)
+
+    def recompute_totals(page_size: int) -> dict:
+        request = {"TableName": game.scores_table_name(app_lab), "Limit": 1}
+        page = app_lab.dynamodb.scan(**request)
+        while "LastEvaluatedKey" in page:  # forgets ExclusiveStartKey: the same page forever
+            page = app_lab.dynamodb.scan(**request)
+        return {}
+
+    with pytest.raises(CheckFailed) as failed:
+        checks.totals_proved(app_lab, recompute_totals, exercise="9.3", min_games=3)
+    assert "recompute_totals did not return within 1 s" in str(failed.value)
+    assert "ExclusiveStartKey" in str(failed.value) and "\n" not in str(failed.value)

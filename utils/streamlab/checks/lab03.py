@@ -18,6 +18,7 @@ from typing import Any
 from streamlab.aws import logs
 from streamlab.aws.session import Lab
 from streamlab.aws.waiting import Wait
+from streamlab.checks.deadline import LEARNER_CODE_SECONDS
 from streamlab.checks.exercise import call_learner, fail, passed
 from streamlab.checks.probes import deployed_configuration, invoke_with_tail
 from streamlab.errors import LabError
@@ -99,6 +100,9 @@ def tail_of_invocation(
     passed(exercise, f"the log tail holds {expected!r}, and CloudWatch Logs has that request")
 
 
+FIND_SECONDS = LEARNER_CODE_SECONDS
+
+
 def _base64_decoded(text: str) -> str:
     try:
         return base64.b64decode(text, validate=True).decode("utf-8", "replace")
@@ -136,7 +140,11 @@ def finds_log_lines(
         backoff=1.5,
     )
     while True:
-        events = call_learner(exercise, find, function_name, hint=hint)
+        events = call_learner(
+            exercise, find, function_name, hint=hint, seconds=FIND_SECONDS,
+            too_slow="a page loop that never ends: pass nextToken=page['nextToken'] to the "
+            "next call, and stop at the first page without a nextToken.",
+        )
         if not isinstance(events, (list, tuple)) or not all(
             isinstance(e, dict) and "message" in e for e in events
         ):

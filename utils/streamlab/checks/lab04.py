@@ -21,6 +21,7 @@ from streamlab.apps import game
 from streamlab.aws import logs, mappings
 from streamlab.aws.invoke import decode_payload
 from streamlab.aws.session import Lab
+from streamlab.checks.deadline import LEARNER_CODE_SECONDS
 from streamlab.checks.exercise import call_learner, fail, passed, raise_if_earlier_not_passed
 from streamlab.checks.probes import DEPLOY_HINT
 from streamlab.errors import LabError
@@ -275,6 +276,16 @@ def mapping_connects(lab: Lab, table: str, name: str, *, exercise: str, hint: st
     )
 
 
+# A scan of a few hundred games takes a second or two, even on AWS; a loop that scans again
+# without ExclusiveStartKey (or never stops) goes on forever.
+SCAN_SECONDS = LEARNER_CODE_SECONDS
+SCAN_NEVER_ENDS = (
+    "a page loop that never ends: before scanning again set "
+    "request['ExclusiveStartKey'] = page['LastEvaluatedKey'], and stop at the first page "
+    "without a LastEvaluatedKey."
+)
+
+
 def totals_proved(
     lab: Lab,
     recompute_totals: Callable[[int], Mapping[str, Mapping[str, int]]],
@@ -297,7 +308,10 @@ def totals_proved(
     """
     # An undone or failed earlier exercise explains wrong totals: say so first, at once.
     raise_if_earlier_not_passed(exercise, requires)
-    mine = call_learner(exercise, recompute_totals, page_size, hint=hint)
+    mine = call_learner(
+        exercise, recompute_totals, page_size, hint=hint, seconds=SCAN_SECONDS,
+        too_slow=SCAN_NEVER_ENDS,
+    )
     if "4.2" in requires:  # a wrong mapping explains wrong totals: say that first, at once
         found = _mapping_problem(lab, table, function)
         if isinstance(found, tuple):

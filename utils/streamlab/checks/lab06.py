@@ -18,6 +18,7 @@ from streamlab.apps import analytics, replication
 from streamlab.aws.invoke import decode_payload
 from streamlab.aws.mappings import find_mapping, stream_arn_of
 from streamlab.aws.session import Lab
+from streamlab.checks.deadline import LEARNER_CODE_SECONDS
 from streamlab.checks.exercise import call_learner, fail, passed, raise_if_earlier_not_passed
 
 CHECK_RECORD_ID = "check-replicator"
@@ -168,6 +169,14 @@ def _empty_table(client: Any, table: str) -> int:
     return deleted
 
 
+BOOTSTRAP_SECONDS = LEARNER_CODE_SECONDS
+BOOTSTRAP_NEVER_ENDS = (
+    "a page loop that never ends: before scanning again set "
+    "request['ExclusiveStartKey'] = page['LastEvaluatedKey'], and stop at the first page "
+    "without a LastEvaluatedKey."
+)
+
+
 def bootstrap_copies(
     lab: Lab,
     bootstrap: Callable[[int], Any],
@@ -188,7 +197,10 @@ def bootstrap_copies(
     # write crosses regions): say what the cell is waiting for before it goes quiet.
     print(f"waiting for your bootstrap to copy {table} to {region}, page by page, then comparing")
     _empty_table(replica, table)
-    copied = call_learner(exercise, bootstrap, page_size, hint=hint)
+    copied = call_learner(
+        exercise, bootstrap, page_size, hint=hint, seconds=BOOTSTRAP_SECONDS,
+        too_slow=BOOTSTRAP_NEVER_ENDS,
+    )
     comparison = replication.compare_tables(lab, table, table, region)
     if comparison.missing and comparison.replica_items <= page_size:
         fail(exercise, f"only {comparison.replica_items} items were copied: one page.", hint)
