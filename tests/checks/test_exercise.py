@@ -107,3 +107,12 @@ def test_an_undone_exercise_is_named_before_a_failed_one() -> None:
     exercise.mark_pending("9.3", "scan it")  # the check's own stub first of all
     with pytest.raises(ExerciseNotDone, match="9.3 is not done yet"):
         exercise.raise_if_earlier_not_passed("9.3", ["9.1", "9.2"])
+
+
+def test_a_stub_function_is_told_from_an_answer() -> None:
+    namespace: dict = {"streamlab": __import__("streamlab")}
+    body = "\n".join(exercise.stub_lines("9.8", "scan it", "    "))
+    exec(f"def stub(page_size):\n{body}\n\ndef answer(page_size):\n    return {{}}\n", namespace)
+    assert exercise.is_stub_function(namespace["stub"])
+    assert not exercise.is_stub_function(namespace["answer"])
+    assert not exercise.is_stub_function(len)

@@ -136,6 +136,13 @@ def raise_if_stub(source: str) -> None:
         raise ExerciseNotDone(*stub)
 
 
+def is_stub_function(function: Any) -> bool:
+    """True when a learner's function is still the lab's stub (its body raises
+    ``ExerciseNotDone``): calling it costs nothing and says "not done yet"."""
+    code = getattr(function, "__code__", None)
+    return code is not None and "ExerciseNotDone" in code.co_names
+
+
 def checked_exercises_in(source: str) -> list[str]:
     """The exercise numbers a check cell's calls name (their ``exercise="N.M"`` arguments)."""
     return [match["number"] for match in CHECK_EXERCISE_ARGUMENT.finditer(source)]
