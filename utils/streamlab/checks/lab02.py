@@ -47,10 +47,9 @@ NEVER_STOPS = (
 )
 
 
-# What AWS documents for GetRecords (the page the lab cites): "If there are no stream records
-# available in the portion of the shard that the iterator points to, GetRecords returns an
-# empty list. Note that it might take multiple calls to get to a portion of the shard that
-# contains stream records."
+# AWS's GetRecords reference (the page lab 02 cites): a page is empty when the part of the shard
+# the iterator points to holds no records, and several calls may be needed to reach the part
+# that does; a missing NextShardIterator means the shard is closed.
 # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html
 STOPPED_AT_AN_EMPTY_PAGE = (
     "GetRecords may return an empty page before records that are there (AWS documents it; the "
