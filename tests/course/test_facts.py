@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.unit  # reads files only: no emulator, although tests/course/
+
 ROOT = Path(__file__).resolve().parents[2]
 
 STREAMS = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html"
