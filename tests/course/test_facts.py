@@ -134,6 +134,7 @@ CLAIMS = [
             r"ordered, continuous log",
             r"as an ordered log",
             r"every change to a table, in order\?",
+            r"replays, in order, every change since it began",
         ),
         says=(r"per item",),
     ),
