@@ -118,7 +118,11 @@ def _check_seconds(seconds: int) -> None:
 
 
 def window_start(epoch: float, seconds: int) -> float:
-    """The start of the window holding ``epoch``: windows are aligned to the clock."""
+    """The start of the window holding ``epoch``, at a multiple of ``seconds`` since the epoch.
+
+    That is where the local pollers start windows; AWS groups records by their write time
+    and does not document where its windows start.
+    """
     _check_seconds(seconds)
     return math.floor(epoch / seconds) * seconds
 
