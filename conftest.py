@@ -13,7 +13,9 @@ emulator starts when first needed and stops when the session ends.
 Every test is marked ``unit`` or ``emulator``: a test that needs an emulator (a
 fixture that starts one, a notebook, the browser, course and notebook folders) is
 ``emulator``; every other test is ``unit`` and is refused an emulator while it runs,
-so ``pytest -m unit`` (``make unit``) runs in seconds and the marks cannot drift.
+so ``pytest -m unit`` (``make unit``) runs in seconds and the marks cannot drift. A
+module in one of those folders that needs no emulator (it reads files only) says
+so with ``pytestmark = pytest.mark.unit``, and is then refused one like any unit test.
 
 The terminal summary lists the time each notebook took (never asserted on).
 """
@@ -59,6 +61,8 @@ def needs_emulator(item: pytest.Item) -> bool:
     """Does this test start (or use) an emulator? See the module docstring."""
     if item.path.suffix == ".ipynb" or item.get_closest_marker("emulator"):
         return True
+    if item.get_closest_marker("unit"):  # declared so, in a folder of emulator tests
+        return False
     if EMULATOR_FOLDERS & set(item.path.relative_to(ROOT).parts):
         return True
     return bool(EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ())))

@@ -54,11 +54,21 @@ def test_window_lengths_outside_lambdas_range_are_refused(seconds: object) -> No
 
 def test_wait_for_next_window_sleeps_until_just_after_the_next_start() -> None:
     slept: list[float] = []
+    said: list[str] = []
     start = analytics.wait_for_next_window(
-        60, margin=0.05, clock=lambda: 1444323610.0, sleep=slept.append
+        60, margin=0.05, clock=lambda: 1444323610.0, sleep=slept.append, say=said.append
     )
     assert start == "2015-10-08T17:01:00Z"
     assert slept == [pytest.approx(50.05)]
+    assert said == ["waiting 50 s for the next 60-second window to begin"]
+
+
+def test_a_short_wait_for_the_next_window_stays_quiet() -> None:
+    said: list[str] = []
+    analytics.wait_for_next_window(
+        2, margin=0.05, clock=lambda: 1444323610.5, sleep=lambda _s: None, say=said.append
+    )
+    assert said == []
 
 
 def test_expected_window_totals_sum_each_players_games() -> None:

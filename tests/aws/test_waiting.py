@@ -34,10 +34,20 @@ def _wait(clock: FakeClock, lines: list[str], **kwargs) -> Wait:
 def test_a_short_wait_prints_nothing() -> None:
     clock, lines = FakeClock(), []
     wait = _wait(clock, lines, interval=1.0)
-    for _ in range(4):
+    for _ in range(3):  # looks at 0, 1, 2 s
         wait.pause("still CREATING")
     wait.done()
     assert lines == []
+
+
+def test_a_wait_of_four_seconds_already_says_what_it_waits_for() -> None:
+    clock, lines = FakeClock(), []
+    wait = _wait(clock, lines, interval=1.0)
+    for _ in range(5):  # looks at 0, 1, ... 4 s
+        wait.pause("still CREATING")
+    wait.done()
+    assert lines[0] == "waiting for table T to be ACTIVE: still CREATING (3 s of 60 s)"
+    assert lines[-1].startswith("done waiting for table T to be ACTIVE")
 
 
 def test_a_long_wait_says_what_it_waits_for_time_so_far_and_limit() -> None:
@@ -46,8 +56,8 @@ def test_a_long_wait_says_what_it_waits_for_time_so_far_and_limit() -> None:
     for _ in range(26):  # looks at 0, 1, ... 25 s
         wait.pause("still CREATING")
     wait.done()
-    assert lines[0] == "waiting for table T to be ACTIVE: still CREATING (5 s of 60 s)"
-    assert len(lines) == 4  # at 5, 15, 25 s, then "done"
+    assert lines[0] == "waiting for table T to be ACTIVE: still CREATING (3 s of 60 s)"
+    assert len(lines) == 4  # at 3, 13, 23 s, then "done"
     assert lines[-1].startswith("done waiting for table T to be ACTIVE")
 
 
@@ -124,7 +134,7 @@ def test_poll_until_returns_the_last_result_at_the_limit_for_the_caller_to_judge
         sleep=clock.sleep,
     )
     assert last == 10 and clock.now == pytest.approx(20.0)  # never raises, never hangs
-    assert lines[0] == "waiting for the totals to match: 3 counted (6 s of 20 s)"
+    assert lines[0] == "waiting for the totals to match: 2 counted (4 s of 20 s)"
 
 
 def test_poll_until_keeps_the_previous_result_when_a_look_is_throttled(monkeypatch) -> None:

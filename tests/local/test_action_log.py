@@ -47,6 +47,14 @@ def test_lambda_invoke_is_named_invoke_function_in_iam() -> None:
     assert Action("lambda", operation, "k", "us-east-1").iam_action == "lambda:InvokeFunction"
 
 
+def test_s3_put_is_put_object_unless_it_names_a_copy_source() -> None:
+    from streamlab.local.actions import _rest_operation
+
+    assert _rest_operation("s3", "PUT", "/bucket/key.json", "") == "PutObject"
+    copy = frozenset({"x-amz-copy-source"})
+    assert _rest_operation("s3", "PUT", "/bucket/key.json", "", copy) == "CopyObject"
+
+
 def test_a_functions_own_calls_are_recorded_under_its_own_key(lab: Lab, emulator: str) -> None:
     from lambda_helpers import deploy, invoke
 

@@ -11,7 +11,7 @@ import pytest
 from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
-from streamlab.widgets import leaderboard
+from streamlab.widgets import background, leaderboard
 from streamlab.widgets.leaderboard import Leaderboard, render_html, render_text
 
 
@@ -31,7 +31,7 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     def fake_display(obj: Any) -> None:
         seen.append((obj, getattr(getattr(obj, "children", [None])[0], "value", None)))
 
-    monkeypatch.setattr(leaderboard, "display", fake_display)
+    monkeypatch.setattr(background, "display", fake_display)
     return seen
 
 

@@ -9,7 +9,7 @@ import botocore.exceptions
 import pytest
 
 from streamlab.aws.pipeline import PipelineCounts, StepReport
-from streamlab.widgets import pipeline as module
+from streamlab.widgets import background
 from streamlab.widgets.leaderboard import Snapshot
 from streamlab.widgets.pipeline import MAX_INTERVAL, PipelineView, render_html, render_text
 
@@ -113,7 +113,7 @@ def test_live_it_is_displayed_first_then_refreshed_in_the_background(
     monkeypatch.delenv("LAB_TEST_MODE", raising=False)
     counter = StubCounter()
     shown: list[tuple[Any, int]] = []
-    monkeypatch.setattr(module, "display", lambda obj: shown.append((obj, counter.steps)))
+    monkeypatch.setattr(background, "display", lambda obj: shown.append((obj, counter.steps)))
     view = _view(counter, interval=0.01)
     view.show()
     try:
@@ -135,7 +135,7 @@ def test_test_mode_shows_a_snapshot_after_a_bounded_joined_loop(
     monkeypatch.setenv("LAB_TEST_MODE", "1")
     counter = StubCounter()
     shown: list[Any] = []
-    monkeypatch.setattr(module, "display", shown.append)
+    monkeypatch.setattr(background, "display", shown.append)
     view = _view(counter, test_steps=3)
     view.show()
     assert counter.steps == 3 and not view.running

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamlab.aws import tables
+from streamlab.aws import tables, waiting
 from streamlab.aws.session import Lab
 from streamlab.aws.tags import prefix_tag_list
 from streamlab.aws.waiting import poll_until
@@ -118,7 +118,11 @@ def _check_seconds(seconds: int) -> None:
 
 
 def window_start(epoch: float, seconds: int) -> float:
-    """The start of the window holding ``epoch``: windows are aligned to the clock."""
+    """The start of the window holding ``epoch``, at a multiple of ``seconds`` since the epoch.
+
+    That is where the local pollers start windows; AWS groups records by their write time
+    and does not document where its windows start.
+    """
     _check_seconds(seconds)
     return math.floor(epoch / seconds) * seconds
 
@@ -134,6 +138,7 @@ def wait_for_next_window(
     margin: float = 0.05,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    say: Callable[[str], None] = print,
 ) -> str:
     """Sleep until just after the next window begins; return its start as in the event.
 
@@ -143,7 +148,10 @@ def wait_for_next_window(
     """
     now = clock()
     start = window_start(now, seconds) + seconds
-    sleep(max(0.0, start + margin - now))
+    pause = max(0.0, start + margin - now)
+    if pause > waiting.QUIET_SECONDS:  # a minute's window: say why the cell is quiet
+        say(f"waiting {pause:.0f} s for the next {seconds}-second window to begin")
+    sleep(pause)
     return iso_seconds(start)
 
 

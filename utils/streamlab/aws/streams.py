@@ -205,8 +205,8 @@ def read_records(
     ``AFTER_SEQUENCE_NUMBER`` start at that record in its shard, and take the
     other shards' records that are not older.
 
-    Records reach a stream asynchronously (on AWS within about a second of the
-    write), so ``at_least=N`` reads again until N records are there, or fails
+    Records reach a stream asynchronously (on AWS in near-real time, with no
+    latency promised), so ``at_least=N`` reads again until N records are there, or fails
     after ``timeout`` seconds saying how many arrived.
     """
     if position not in POSITIONS:

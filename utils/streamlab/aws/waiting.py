@@ -21,8 +21,8 @@ import botocore.exceptions
 
 from streamlab.errors import LabError
 
-#: A wait shorter than this prints nothing.
-QUIET_SECONDS = 5.0
+#: A wait shorter than this prints nothing (the course promises progress for any wait over 3 s).
+QUIET_SECONDS = 3.0
 #: Then a progress line at most this often.
 REPORT_EVERY = 15.0
 #: A throttled look doubles the interval, up to this (or the wait's own maximum if larger).

@@ -74,6 +74,9 @@ class _RestRoute:
     query_keys: frozenset
     literal_length: int
     names: tuple[str, ...] = ()
+    # Headers the operation requires: S3's PUT /{Bucket}/{Key+} is CopyObject only with
+    # ``x-amz-copy-source``, else PutObject.
+    headers: frozenset = frozenset()
 
 
 @cache
@@ -92,26 +95,45 @@ def _rest_routes(service: str) -> list[_RestRoute]:
                 regex += re.escape(piece)
         keys = frozenset(k.split("=")[0] for k in query.split("&") if k)
         literal = len(re.sub(r"\{[^}]+\}", "", path)) + len(keys)
+        headers = _required_headers(model.operation_model(name).input_shape)
         routes.append(
-            _RestRoute(name, http["method"], re.compile(regex + "/?$"), keys, literal, names)
+            _RestRoute(
+                name, http["method"], re.compile(regex + "/?$"), keys, literal, names, headers
+            )
         )
-    return sorted(routes, key=lambda route: -route.literal_length)
+    return sorted(routes, key=lambda route: (-route.literal_length, -len(route.headers)))
+
+
+def _required_headers(shape: Any) -> frozenset:
+    """The lower-case names of the headers an operation's input requires."""
+    if shape is None:
+        return frozenset()
+    required = set(getattr(shape, "required_members", ()) or ())
+    return frozenset(
+        member.serialization["name"].lower()
+        for name, member in shape.members.items()
+        if name in required and member.serialization.get("location") == "header"
+    )
 
 
 def _rest_match(
-    service: str, method: str, path: str, query: str
+    service: str, method: str, path: str, query: str, headers: frozenset = frozenset()
 ) -> tuple[str, dict[str, str]] | None:
-    """The REST operation and its path fields (``{FunctionName}`` ...), or None."""
+    """The REST operation and its path fields (``{FunctionName}`` ...), or None.
+
+    ``headers`` are the lower-case names of the request's headers."""
     query_keys = set(parse_qs(query, keep_blank_values=True))
     for route in _rest_routes(service):
         match = route.pattern.match(path) if route.method == method else None
-        if match and route.query_keys <= query_keys:
+        if match and route.query_keys <= query_keys and route.headers <= headers:
             return route.operation, dict(zip(route.names, match.groups(), strict=False))
     return None
 
 
-def _rest_operation(service: str, method: str, path: str, query: str) -> str | None:
-    found = _rest_match(service, method, path, query)
+def _rest_operation(
+    service: str, method: str, path: str, query: str, headers: frozenset = frozenset()
+) -> str | None:
+    found = _rest_match(service, method, path, query, headers)
     return found[0] if found else None
 
 
@@ -142,10 +164,17 @@ def identify(environ: dict, body: bytes) -> Action | None:
         operation = params.get("Action", "")
         return Action(signing_name, operation, access_key, region, params) if operation else None
     query = environ.get("QUERY_STRING", "")
+    headers = frozenset(
+        key[5:].replace("_", "-").lower() for key in environ if key.startswith("HTTP_")
+    )
     for service in _SERVICES_BY_SIGNING_NAME.get(signing_name, (signing_name,)):
         try:
             found = _rest_match(
-                service, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"), query
+                service,
+                environ.get("REQUEST_METHOD", "GET"),
+                environ.get("PATH_INFO", "/"),
+                query,
+                headers,
             )
         except botocore.exceptions.UnknownServiceError:
             return None

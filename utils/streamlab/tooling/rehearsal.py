@@ -34,7 +34,7 @@ DEFAULT_PARTICIPANTS = ("ann", "bob", "cyd")
 CELL_TIMEOUT_SECONDS = 600  # one cell of three participants at once on a small machine
 REGION = "us-east-1"
 # A cell that runs longer than this (real seconds) must have printed what it waited for.
-# The kit's waits print progress after 5 s (``aws/waiting.py``). The rehearsal runs AWS's
+# The kit's waits print progress after 3 s (``aws/waiting.py``). The rehearsal runs AWS's
 # delays ten times faster but three participants on a small machine, so a cell can be slow
 # for want of CPU alone; 20 s of silence here is minutes of silence at AWS's pace.
 SILENT_WAIT_LIMIT_SECONDS = 20.0

@@ -13,8 +13,10 @@ import atexit
 import threading
 import weakref
 from collections.abc import Callable
+from typing import Any, Self
 
 import botocore.exceptions
+from IPython.display import display
 
 from ..errors import LabError
 from .mode import test_mode  # noqa: F401 - the widgets import it from here
@@ -92,6 +94,65 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
+
+
+def refresh_loop(
+    step: Callable[[], object], *, interval: float, test_steps: int, name: str
+) -> RefreshLoop:
+    """A live widget's loop: every ``interval`` in JupyterLab, a few quick steps in test mode."""
+    return RefreshLoop(
+        step,
+        interval=min(interval, 0.1) if test_mode() else interval,
+        max_steps=test_steps if test_mode() else None,
+        name=name,
+    )
+
+
+class LiveWidget:
+    """What a widget refreshed by a ``RefreshLoop`` shares: show, start, stop, running.
+
+    A subclass sets ``self.widget`` (what JupyterLab displays) and ``self.loop``, and
+    gives ``snapshot()`` (what a headless run displays instead, once the bounded
+    loop has run in the same cell). ``_first_look()`` runs before the loop starts,
+    for a widget that should show data at once rather than after one interval.
+    """
+
+    widget: Any
+    loop: RefreshLoop
+
+    def snapshot(self) -> Any:
+        raise NotImplementedError
+
+    def _first_look(self) -> None:
+        """Before the loop starts in JupyterLab (nothing by default)."""
+
+    def show(self) -> Self:
+        """Display, then refresh: live in JupyterLab, a joined bounded loop in test mode."""
+        if test_mode():
+            self.loop.start()
+            self.loop.join()
+            display(self.snapshot())
+            return self
+        display(self.widget)
+        self._first_look()
+        self.loop.start()
+        return self
+
+    def start(self) -> Self:
+        """Refresh in the background without displaying (again)."""
+        self.loop.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop refreshing (the widget keeps its last state)."""
+        self.loop.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.loop.running
+
+    def _ipython_display_(self) -> None:
+        self.show()
 
 
 def error_line(exc: BaseException) -> str:

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import display
 
 from streamlab.apps import game
 from streamlab.aws.session import Lab
 
-from .background import RefreshLoop, error_line, test_mode
+from .background import LiveWidget, error_line, refresh_loop
 
 TABLE_CLASS = "streamlab-leaderboard"
 ROW_CLASS = "streamlab-leaderboard-row"
@@ -86,7 +85,7 @@ class Snapshot:
         return self.text
 
 
-class Leaderboard:
+class Leaderboard(LiveWidget):
     """GameScoresByUser, sorted by total score, refreshed every ``interval`` seconds.
 
     ``Leaderboard(lab)`` as the last line of a cell shows it and starts refreshing;
@@ -118,11 +117,8 @@ class Leaderboard:
         self.status.add_class(STATUS_CLASS)
         self.widget = widgets.VBox([self.table, self.status])
         self.widget.add_class("streamlab-leaderboard-widget")
-        self.loop = RefreshLoop(
-            self.refresh,
-            interval=min(interval, 0.1) if test_mode() else interval,
-            max_steps=test_steps if test_mode() else None,
-            name="streamlab-leaderboard",
+        self.loop = refresh_loop(
+            self.refresh, interval=interval, test_steps=test_steps, name="streamlab-leaderboard"
         )
 
     # -- data ------------------------------------------------------------------------
@@ -160,33 +156,8 @@ class Leaderboard:
         rows = self.rows or []
         return Snapshot(render_text(rows, title=self.title), render_html(rows, title=self.title))
 
-    # -- showing and refreshing ---------------------------------------------------------
-    def show(self) -> Leaderboard:
-        """Display, then refresh: live in JupyterLab, a joined bounded loop in test mode."""
-        if test_mode():
-            self.loop.start()
-            self.loop.join()
-            display(self.snapshot())
-            return self
-        display(self.widget)
+    def _first_look(self) -> None:
         self.refresh()
-        self.loop.start()
-        return self
-
-    def start(self) -> Leaderboard:
-        self.loop.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop refreshing (the table keeps its last state)."""
-        self.loop.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.loop.running
-
-    def _ipython_display_(self) -> None:
-        self.show()
 
 
 def show_leaderboard(lab: Lab, **options: Any) -> Leaderboard:

@@ -24,12 +24,11 @@ import time
 from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import display
 
 from streamlab.aws.pipeline import STAGES, PipelineCounter, PipelineCounts, StepReport
 from streamlab.aws.session import Lab
 
-from .background import RefreshLoop, error_line, test_mode
+from .background import LiveWidget, error_line, refresh_loop, test_mode
 from .leaderboard import Snapshot
 
 VIEW_CLASS = "streamlab-pipeline"
@@ -100,7 +99,7 @@ def render_text(counts: PipelineCounts, *, title: str = "Pipeline") -> str:
     return f"{title}: {main}\n  {detours}"
 
 
-class PipelineView:
+class PipelineView(LiveWidget):
     """Counts each stage of a stream pipeline and shows them, refreshed in the background.
 
     Give base names, as the lab's cells do: ``PipelineView(lab, table="GameScoreRecords",
@@ -137,10 +136,10 @@ class PipelineView:
         self.status.add_class(STATUS_CLASS)
         self.widget = widgets.VBox([self.board, self.status])
         self.widget.add_class("streamlab-pipeline-widget")
-        self.loop = RefreshLoop(
+        self.loop = refresh_loop(
             self.refresh,
-            interval=min(self.base_interval, 0.1) if test_mode() else self.base_interval,
-            max_steps=test_steps if test_mode() else None,
+            interval=self.base_interval,
+            test_steps=test_steps,
             name="streamlab-pipeline",
         )
 
@@ -199,29 +198,6 @@ class PipelineView:
         if self.error:
             text += f"\n{self.error}"
         return Snapshot(text, render_html(self.counts, title=self.title))
-
-    # -- showing and refreshing ---------------------------------------------------------
-    def show(self) -> PipelineView:
-        """Display, then refresh: live in JupyterLab, a joined bounded loop in test mode."""
-        if test_mode():
-            self.loop.start()
-            self.loop.join()
-            display(self.snapshot())
-            return self
-        display(self.widget)
-        self.loop.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop looking (the numbers keep their last values)."""
-        self.loop.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.loop.running
-
-    def _ipython_display_(self) -> None:
-        self.show()
 
 
 def show_pipeline(lab: Lab, **options: Any) -> PipelineView:
