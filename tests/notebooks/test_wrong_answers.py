@@ -271,6 +271,24 @@ CASES = [
     ),
     WrongAnswer(
         "05_reliability",
+        "5.1",
+        "try:\n"
+        "    dynamodb.transact_write_items(TransactItems=[\n"
+        "        {'Put': {'TableName': EVENTS, 'Item': {'EventID': {'S': event_id}},\n"
+        "                 'ConditionExpression': 'attribute_not_exists(EventID)'}},\n"
+        "        {'Update': {'TableName': TOTALS, 'Key': {'PlayerName': {'S': player}},\n"
+        "                    'UpdateExpression': 'ADD TotalScore :s, GamesPlayed :g',\n"
+        "                    'ExpressionAttributeValues': {':s': {'N': str(score)},\n"
+        "                                                  ':g': {'N': str(games)}}}}])\n"
+        "except dynamodb.exceptions.TransactionCanceledException:\n"
+        "    pass  # counted before\n"
+        "return True\n",
+        r"^Exercise 5\.2: exercise 5\.1 failed its check: fix it and run its check again first",
+        "queue-check-after-a-failed-aggregator",
+        then="5.2",
+    ),
+    WrongAnswer(
+        "05_reliability",
         "5.2",
         'safe_settings = {"MaximumRetryAttempts": 2, "BisectBatchOnFunctionError": True,\n'
         '    "DestinationConfig": {"OnFailure": {"Destination": failures["QueueUrl"]}}}\n',
