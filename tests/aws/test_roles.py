@@ -171,3 +171,19 @@ def test_a_role_denied_with_a_boundary_points_at_the_boundary_and_the_policy() -
             lab, "alice-f", roles.execution_policy(lab, "alice-f"), boundary=boundary
         )
     assert boundary in str(raised.value) and "'alice-'" in str(raised.value)
+
+
+def test_may_read_stream_reads_the_functions_inline_policy(lab: Lab) -> None:
+    from streamlab.aws import functions
+
+    code = "def lambda_handler(event, context):\n    return 1\n"
+    stream = roles.table_arn(lab, lab.name("UnitRoleGames")) + "/stream/2026-01-01T00:00:00.000"
+    functions.deploy_function(lab, "unit-reader", code, streams=[lab.name("UnitRoleGames")])
+    functions.deploy_function(lab, "unit-no-reader", code, tables=[lab.name("UnitRoleGames")])
+    try:
+        assert roles.may_read_stream(lab, lab.name("unit-reader"), stream) is True
+        assert roles.may_read_stream(lab, lab.name("unit-no-reader"), stream) is False
+        assert roles.may_read_stream(lab, lab.name("unit-missing"), stream) is None
+    finally:
+        for name in ("unit-reader", "unit-no-reader"):
+            functions.delete_function(lab, name)

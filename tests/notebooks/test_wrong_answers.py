@@ -49,6 +49,7 @@ class WrongAnswer:
     id: str
     answer_fails: bool = False  # the answer's own cell raises too (an AWS error)
     then: str = ""  # run on to this later exercise's check, which must say `expected` first
+    edits: tuple[tuple[str, str], ...] = ()  # (old, new) text edits elsewhere in the notebook
 
 
 CASES = [
@@ -222,6 +223,16 @@ CASES = [
         "totals-after-a-failed-mapping",
         then="4.3",
     ),
+    WrongAnswer(  # the role may not read the stream: Lambda refuses the mapping
+        "04_event_driven_app",
+        "4.2",
+        'mapping = mappings.connect_stream(lab, tables.scores, lab.name("game-aggregator"),\n'
+        '    starting_position="TRIM_HORIZON", BatchSize=100)\n',
+        r"role may not read the stream .*--stream GameScoreRecords on the %%lambda_function",
+        "role-without-stream-access",
+        answer_fails=True,
+        edits=((" --stream GameScoreRecords --timeout 30", " --timeout 30"),),
+    ),
     WrongAnswer(
         "04_event_driven_app",
         "4.3",
@@ -385,6 +396,10 @@ def with_wrong_answer(
         return "".join(indent + line + "\n" for line in case.answer.splitlines())
 
     nb.cells[answer_cell].source = SOLUTION.sub(replace, nb.cells[answer_cell].source, count=1)
+    for old, new in case.edits:
+        edited = [cell for cell in nb.cells if old in cell.source]
+        assert len(edited) == 1, f"{old!r} is in {len(edited)} cells"
+        edited[0].source = edited[0].source.replace(old, new)
     nb.cells = nb.cells[: last_check + 1]
     return nb, answer_cell, check_cell, last_check
 

@@ -10,6 +10,7 @@ backends, so the learner can read them and copy them into their own templates.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -281,6 +282,45 @@ def _inline_policy(lab: Lab, role_name: str) -> Any:
     except lab.iam.exceptions.NoSuchEntityException:
         return None
     return json.loads(document) if isinstance(document, str) else document
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _grants(statement: Mapping[str, Any], action: str, resource: str) -> bool:
+    """Does one Allow statement name ``action`` (or a wildcard of it) on ``resource``?"""
+    actions = _listed(statement.get("Action"))
+    resources = _listed(statement.get("Resource"))
+    return (
+        statement.get("Effect") == "Allow"
+        and any(fnmatch.fnmatchcase(action, pattern) for pattern in actions)
+        and any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources)
+    )
+
+
+def may_read_stream(lab: Lab, function_name: str, stream_arn: str) -> bool | None:
+    """Whether the function's role allows ``dynamodb:GetRecords`` on the stream, as far as its
+    inline policies tell; None when that cannot be told (no function, managed policies
+    attached, IAM not readable). Lambda refuses a stream mapping for a role that may not."""
+    try:
+        role_arn = lab.lambda_.get_function_configuration(FunctionName=function_name)["Role"]
+        name = role_arn.rsplit("/", 1)[-1]
+        if lab.iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            return None
+        documents = [
+            lab.iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            for policy in lab.iam.list_role_policies(RoleName=name)["PolicyNames"]
+        ]
+    except Exception:  # a check's aside: never the reason a check fails
+        return None
+    for document in documents:
+        document = json.loads(document) if isinstance(document, str) else document
+        statements = document.get("Statement", [])
+        for statement in [statements] if isinstance(statements, dict) else statements:
+            if _grants(statement, "dynamodb:GetRecords", stream_arn):
+                return True
+    return False
 
 
 def delete_execution_role(lab: Lab, function_name: str) -> bool:

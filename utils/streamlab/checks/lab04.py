@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from streamlab.apps import game
-from streamlab.aws import logs, mappings
+from streamlab.aws import logs, mappings, roles
 from streamlab.aws.invoke import decode_payload
 from streamlab.aws.session import Lab
 from streamlab.checks.deadline import LEARNER_CODE_SECONDS
@@ -239,6 +239,14 @@ def _mapping_problem(
     )
     if not ours:
         elsewhere = " (it has one on an older stream of a re-created table)" if live else ""
+        if stream_arn and roles.may_read_stream(lab, function_name, stream_arn) is False:
+            return (
+                f"there is no event source mapping from {table_name}'s stream to "
+                f"{function_name}: Lambda refuses one while the function's role may not read "
+                "the stream (its policy has no dynamodb:GetRecords on it).",
+                f"put --stream {table} on the %%lambda_function line of {name}, run that cell "
+                "again, then create the mapping.",
+            )
         return (
             f"there is no event source mapping from {table_name}'s stream to {function_name}"
             f"{elsewhere}.",
