@@ -249,6 +249,27 @@ CASES = [
         r"counted 100 games, the table holds \d+.*ExclusiveStartKey",
         "one-page-of-the-scan",
     ),
+    WrongAnswer(  # off by one: a new player's row starts with the game, which is then added
+        "04_event_driven_app",
+        "4.3",
+        "totals = {}\n"
+        "request = {'TableName': tables.scores, 'Limit': page_size}\n"
+        "while True:\n"
+        "    page = lab.dynamodb.scan(**request)\n"
+        "    for item in page['Items']:\n"
+        "        player, score = item['PlayerName']['S'], int(item['Score']['N'])\n"
+        "        row = totals.setdefault(player,\n"
+        "            {'TotalScore': score, 'GamesPlayed': 1, 'BestScore': score})\n"
+        "        row['TotalScore'] += score\n"
+        "        row['GamesPlayed'] += 1\n"
+        "        row['BestScore'] = max(row['BestScore'], score)\n"
+        "    if 'LastEvaluatedKey' not in page:\n"
+        "        return totals\n"
+        "    request['ExclusiveStartKey'] = page['LastEvaluatedKey']\n",
+        r"recompute_totals gives \w+ TotalScore \d+, the games add up to \d+.*first game is "
+        r"counted twice",
+        "first-game-counted-twice",
+    ),
     # -- lab 05 --------------------------------------------------------------------------------
     WrongAnswer(
         "05_reliability",

@@ -371,12 +371,30 @@ def _recompute_difference(
                 f"recompute_totals has {'an extra' if wanted is None else 'no'} player {player!r}.",
                 "key the dict by each game's PlayerName (item['PlayerName']['S']).",
             )
+    one_game_too_many = all(
+        mine[player].get("GamesPlayed") == wanted["GamesPlayed"] + 1
+        for player, wanted in comparison.expected.items()
+    )
+    for player in sorted(comparison.expected):
+        wanted, got = comparison.expected[player], mine[player]
         for name in game.TOTAL_FIELDS:
             if got.get(name) != wanted[name]:
+                if isinstance(got.get(name), str):
+                    hint = "Score is a string in the item (item['Score']['N']): int() it."
+                elif one_game_too_many:
+                    hint = (
+                        "every player has one game too many: each player's first game is "
+                        "counted twice; start a new player at 0 games and a TotalScore of 0, "
+                        "then add every game the same way."
+                    )
+                else:
+                    hint = (
+                        "TotalScore sums every game's Score, GamesPlayed counts the games, "
+                        "BestScore is the highest Score."
+                    )
                 return (
                     f"recompute_totals gives {player} {name} {got.get(name)!r}, the games add "
                     f"up to {wanted[name]}.",
-                    "Score is a string in the item (item['Score']['N']): int() it; TotalScore "
-                    "sums, GamesPlayed counts, BestScore is the max.",
+                    hint,
                 )
     return None
