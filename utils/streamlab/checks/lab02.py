@@ -256,6 +256,10 @@ SAMPLE_IMAGE = {
 
 def image_function(function: Callable[[Any], Any], *, exercise: str, hint: str = "") -> None:
     """``function(typed_image)`` returns the same values as plain Python."""
+    hint = hint or (
+        "turn every value with TypeDeserializer().deserialize(value): it converts maps, lists "
+        "and sets inside too."
+    )
     for image in (SAMPLE_IMAGE, {"RecordID": {"N": "2"}}, {}):
         result = call_learner(exercise, function, image, hint=hint)
         expected = tables.to_plain(image)
@@ -299,6 +303,10 @@ _CHANGE_CASES = [
 
 def changes_function(function: Callable[[Any, Any], Any], *, exercise: str, hint: str = "") -> None:
     """``function(old, new)`` returns ``{attribute: (before, after)}`` for what differs."""
+    hint = hint or (
+        "use {} for a missing image, then look at every name in either image ({**old, **new}), "
+        "keeping (old.get(name), new.get(name)) where they differ."
+    )
     for old, new, expected in _CHANGE_CASES:
         result = call_learner(exercise, function, old, new, hint=hint)
         try:

@@ -122,6 +122,10 @@ def replicator_applies(
     lab: Lab, name: str, *, exercise: str, table: str, region: str, hint: str = ""
 ) -> None:
     """An INSERT, a MODIFY and a REMOVE, each sent to the function, each applied to the replica."""
+    hint = hint or (
+        "for INSERT and MODIFY put_item the record's dynamodb NewImage into the replica; for "
+        "REMOVE delete_item its dynamodb Keys."
+    )
     require_function(lab, name, exercise=exercise)
     function_name = lab.name(name)
     replica = lab.client("dynamodb", region)
@@ -192,6 +196,10 @@ def bootstrap_copies(
     The page is small on purpose, so a bootstrap that reads one page only (no
     ``ExclusiveStartKey``) leaves items behind and the comparison says so.
     """
+    hint = hint or (
+        "scan again with ExclusiveStartKey=page['LastEvaluatedKey'] until a page has no "
+        "LastEvaluatedKey, putting every item of every page into the replica."
+    )
     replica = lab.client("dynamodb", region)
     # Emptying the replica and copying every item takes a while (more on AWS, where each
     # write crosses regions): say what the cell is waiting for before it goes quiet.
