@@ -34,6 +34,11 @@ def handler_prints(
     hint: str = "",
 ) -> None:
     """Invoking the deployed function with ``event`` logs each of ``expected``, in order."""
+    hint = hint or (
+        "print, for each record, lines holding "
+        + ", ".join(repr(text) for text in expected)
+        + ", in that order: Lambda logs what the handler prints."
+    )
     function_name = lab.name(name)
     deployed_configuration(lab, name, exercise)
     response, payload, _tail = invoke_with_tail(lab, function_name, event)
@@ -81,6 +86,10 @@ def tail_of_invocation(
     hint: str = "",
 ) -> None:
     """``invoke_with_tail(function_name, event)`` returns the decoded log tail of a real run."""
+    hint = hint or (
+        "lab.lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event), "
+        "LogType='Tail'), then base64.b64decode(response['LogResult']).decode()."
+    )
     function_name = lab.name(name)
     tail = call_learner(exercise, invoke_with_tail, function_name, event, hint=hint)
     if not isinstance(tail, str):
@@ -186,6 +195,10 @@ def reports_error(
 
     Also proves the failure is in the function's log as one ``[ERROR]`` event.
     """
+    hint = hint or (
+        "invoke it synchronously; when the response has a 'FunctionError', return "
+        "json.loads(response['Payload'].read())['errorType'], otherwise None."
+    )
     function_name = lab.name(name)
     got = call_learner(exercise, error_type_of, function_name, failing_event, hint=hint)
     if got != expected_type:
