@@ -3,7 +3,12 @@
 Each case takes a solution notebook, puts a wrong answer in place of one exercise's
 solution (between ``### BEGIN SOLUTION`` and ``### END SOLUTION``), runs the notebook up
 to that exercise's check cell and expects the check to fail with ``CheckFailed`` and a
-message that names the mistake; never a pass, a hang or a traceback.
+message that names the mistake, in at most three lines; never a pass, a hang (every cell
+runs under the kernel's timeout, every learner function under the check's deadline) or a
+traceback. Every exercise has at least one case. A case with ``then`` runs on to a later
+check that builds on the exercise (4.3 on 4.2, 5.2 on 5.1, 6.1's convergence on 6.2),
+which must say first, in one line, that the exercise failed its check; ``edits`` change
+other text of the notebook (a ``%%lambda_function`` line without ``--stream``).
 """
 
 from __future__ import annotations
@@ -429,6 +434,16 @@ def shown_lines(nb: nbformat.NotebookNode, index: int) -> int:
     """How many lines the learner sees for the error of cell ``index``."""
     error = next(o for o in nb.cells[index].outputs if o.get("output_type") == "error")
     return sum(len(line.splitlines()) for line in error.get("traceback", []))
+
+
+def test_every_exercise_has_a_typical_wrong_answer() -> None:
+    exercises = {
+        exercise.number
+        for path in sorted((ROOT / "solutions").glob("*.ipynb"))
+        for exercise in build_labs.exercises_of(build_labs.read(path), path.stem)
+    }
+    assert len(exercises) >= 21 and {case.exercise for case in CASES} == exercises
+    assert len({case.id for case in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
