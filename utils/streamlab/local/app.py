@@ -27,6 +27,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
+from . import ttl
 from .actions import ACTIONS_PATH, Action, ActionLog, identify
 from .auth_errors import refusal_response
 from .health import HEALTH_PATH, SERVICE_NAME, owner_id
@@ -159,6 +160,12 @@ class EmulatorApp:
             return refusal_response(environ, body, verdict)(environ, start_response)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, start_response)
+        if environ.get("PATH_INFO") == ttl.TTL_PATH and environ.get("REQUEST_METHOD") == "POST":
+            environ["streamlab.operation"] = "streamlab:ExpireTimeToLive"
+            status, answer = ttl.handle(body, self.moto_lock, ACCOUNT_ID)
+            return Response(json.dumps(answer), status=status, mimetype="application/json")(
+                environ, start_response
+            )
         action = self._identify(environ, body)
         if action is not None:
             self.account_state.remember(
