@@ -14,7 +14,7 @@ table's previous stream by its own ARN (disabled, readable for 24 hours); and
 to keep the stream's limits with AWS's errors: an iterator older than 15
 minutes is an ``ExpiredIteratorException``, a read at a trimmed position a
 ``TrimmedDataAccessException``, a ``Limit`` above 1,000 a
-``ValidationException`` (``stream_shards`` holds the figures). DynamoDB's
+``LimitExceededException`` (``stream_shards`` holds the figures). DynamoDB's
 item and query actions first check their expressions as AWS does
 (``expressions``: a ``#`` that is not a defined placeholder is refused).
 
@@ -47,6 +47,9 @@ StreamListener = Callable[[StreamShard], None]
 DESCRIBE_STREAM_PAGE = 100  # AWS's largest (and default) DescribeStream page of shards
 ITERATOR_EXPIRED = "The provided iterator exceeds the maximum age allowed."
 DATA_TRIMMED = "The data you are trying to access has been trimmed"
+LIMIT_ABOVE_1000 = (
+    "GetRecords was called with a value of more than 1000 for the limit request parameter."
+)
 SWEEP_EVERY = 200  # GetShardIterator calls between sweeps of expired iterators
 
 _listeners: list[StreamListener] = []
@@ -238,14 +241,12 @@ def _handler_describe_stream(self: Any) -> Any:
 
 
 def _handler_get_records(self: Any) -> Any:
-    """GetRecords' ``Limit``: at most 1,000, as AWS validates it (botocore checks the minimum)."""
+    """GetRecords' ``Limit``: at most 1,000. AWS's API reference lists this case under
+    ``LimitExceededException`` ("GetRecords was called with a value of more than 1000 for
+    the limit request parameter"); botocore itself checks the minimum of 1."""
     limit = self._get_param("Limit")
     if isinstance(limit, int) and limit > stream_shards.GET_RECORDS_MAX_RECORDS:
-        raise MockValidationException(
-            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
-            f"constraint: Member must have value less than or equal to "
-            f"{stream_shards.GET_RECORDS_MAX_RECORDS}"
-        )
+        raise JsonRESTError("LimitExceededException", LIMIT_ABOVE_1000)
     return _original_handler_get_records(self)
 
 
