@@ -247,6 +247,22 @@ def test_enabling_a_stream_again_gives_a_new_arn_and_the_old_stays_readable_a_da
     assert lab.dynamodbstreams.describe_stream(StreamArn=new_arn)["StreamDescription"]
 
 
+def test_a_deleted_tables_stream_stays_readable_disabled_for_24_hours(
+    lab: Lab, clock: FakeClock
+) -> None:
+    table = unique(lab, "Deleted")
+    arn = stream_table(lab, table)
+    put(lab, table, "last")
+    lab.dynamodb.delete_table(TableName=table)
+    described = lab.dynamodbstreams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert described["StreamStatus"] == "DISABLED"
+    page = lab.dynamodbstreams.get_records(ShardIterator=iterator(lab, arn))
+    assert keys(page["Records"]) == ["last"]
+    clock.now += 24 * 3600
+    code, _ = error_of(lambda: lab.dynamodbstreams.describe_stream(StreamArn=arn))
+    assert code == "ResourceNotFoundException"
+
+
 def test_a_mapping_on_the_old_arn_finishes_the_old_stream_and_never_reads_the_new(
     inprocess_emulator: InProcess, recorder: Recorder, clock: FakeClock
 ) -> None:
@@ -341,3 +357,27 @@ def test_ttl_is_refused_without_the_owners_signature(lab: Lab) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10)
     assert refused.value.code == 403
+
+
+def test_expired_iterators_are_forgotten_so_a_long_session_does_not_grow(
+    inprocess_emulator: InProcess, clock: FakeClock
+) -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    lab = inprocess_emulator.lab
+    table = unique(lab, "Sweep")
+    arn = stream_table(lab, table)
+    it = iterator(lab, arn)
+    for _ in range(moto_patches.SWEEP_EVERY):  # a viewer polling, each answer a new iterator
+        it = lab.dynamodbstreams.get_records(ShardIterator=it)["NextShardIterator"]
+        clock.now += 10
+    from streamlab.local.iam.moto_state import ACCOUNT_ID
+
+    backend = dynamodbstreams_backends[ACCOUNT_ID][lab.region]
+    alive = [
+        key for key, kept in backend.shard_iterators.items()
+        if getattr(kept.stream_shard, "stream", None) is not None
+        and kept.stream_shard.stream.stream_arn == arn
+    ]
+    assert len(alive) <= 15 * 60 / 10 + 2  # only the last 15 minutes' worth are kept
+    assert lab.dynamodbstreams.get_records(ShardIterator=it)["Records"] == []

@@ -10,7 +10,8 @@ records (to the shard of the item's key), skips writes that changed nothing
 table has new records, so they wake at once. moto's DescribeStream,
 GetShardIterator and GetRecords are taught to find those shards, to paginate
 shards as AWS does, and to end a closed shard's iterator chain; to find a
-table's previous stream by its own ARN (disabled, readable for 24 hours); and
+table's previous stream, or a deleted table's stream, by its own ARN
+(disabled, readable for 24 hours); and
 to keep the stream's limits with AWS's errors: an iterator older than 15
 minutes is an ``ExpiredIteratorException``, a read at a trimmed position a
 ``TrimmedDataAccessException``, a ``Limit`` above 1,000 a
@@ -50,7 +51,7 @@ DATA_TRIMMED = "The data you are trying to access has been trimmed"
 LIMIT_ABOVE_1000 = (
     "GetRecords was called with a value of more than 1000 for the limit request parameter."
 )
-SWEEP_EVERY = 200  # GetShardIterator calls between sweeps of expired iterators
+SWEEP_EVERY = 200  # iterators handed out between sweeps of expired ones
 
 _listeners: list[StreamListener] = []
 _listeners_lock = threading.Lock()
@@ -90,7 +91,7 @@ def _set_stream_specification(self: Table, streams: dict[str, Any] | None) -> No
     if self.stream_shard is not before and not isinstance(self.stream_shard, ShardedStream):
         self.stream_shard = ShardedStream(self, stream_shards.current_policy(), _notify)
         if isinstance(before, ShardedStream):  # enabled again: a new ARN; the old stays readable
-            stream_shards.retire(self, before)
+            stream_shards.retire(before)
     elif isinstance(before, ShardedStream) and not self.stream_specification.get("StreamEnabled"):
         before.close_all()  # AWS: a disabled stream's shards end; records stay readable
 
@@ -111,7 +112,13 @@ def _stream_not_found(arn: str) -> JsonRESTError:
 def _stream_of(backend: Any, arn: str) -> ShardedStream | None:
     """The stream ``arn`` names (the table's current one or a disabled one still readable);
     None when the table keeps moto's own shard; ResourceNotFoundException when it is gone."""
-    table = backend._get_table_from_arn(arn)
+    try:
+        table = backend._get_table_from_arn(arn)
+    except Exception:  # the table is deleted: its stream stays readable for 24 hours
+        stream = stream_shards.retired_stream(arn)
+        if stream is None:
+            raise _stream_not_found(arn) from None
+        return stream
     if not isinstance(table.stream_shard, ShardedStream):
         return None
     stream = stream_shards.find_stream(table, arn.rsplit("/stream/", 1)[-1])
@@ -126,7 +133,11 @@ def _describe_stream(self: Any, arn: str) -> dict[str, Any]:
         return _original_describe_stream(self, arn)
     table = sharded.table
     current = table.stream_shard is sharded
-    enabled = current and bool((table.stream_specification or {}).get("StreamEnabled"))
+    enabled = (
+        current
+        and sharded.enabled
+        and bool((table.stream_specification or {}).get("StreamEnabled"))
+    )
     return {  # moto's fields, also for a disabled stream (moto fails on those)
         "StreamArn": arn,
         "StreamLabel": sharded.label,
@@ -173,7 +184,8 @@ _sweeps = {"calls": 0}
 
 
 def _sweep_expired(backend: Any) -> None:
-    """Forget expired iterators now and then (moto keeps every iterator it ever made)."""
+    """Forget expired iterators now and then: moto keeps every iterator it ever made, and a
+    live viewer that polls four times a second makes 14,400 an hour."""
     _sweeps["calls"] += 1
     if _sweeps["calls"] % SWEEP_EVERY:
         return
@@ -210,6 +222,7 @@ def _iterator_get(self: Any, limit: int = 1000) -> dict[str, Any]:
         if shard.is_trimmed_at(self.sequence_number):
             raise JsonRESTError("TrimmedDataAccessException", DATA_TRIMMED)
         shard.stream.roll_over_due()
+        _sweep_expired(self.streams_backend)  # every answer hands out a new iterator
     result = _original_iterator_get(self, limit)
     if isinstance(shard, LabShard):
         following = self.streams_backend.shard_iterators[result["NextShardIterator"]]
@@ -284,6 +297,22 @@ _original_handler_describe_stream = streams_responses.DynamoDBStreamsHandler.des
 _original_handler_get_records = streams_responses.DynamoDBStreamsHandler.get_records
 
 
+def _keeping_the_stream(original):  # noqa: ANN001, ANN202 - moto's method
+    """DeleteTable: AWS disables the table's stream and keeps it readable for 24 hours."""
+
+    def delete_table(self, name):  # noqa: ANN001, ANN202
+        try:
+            stream = self.get_table(name).stream_shard
+        except Exception:  # moto answers for a table that is not there
+            stream = None
+        deleted = original(self, name)
+        if isinstance(stream, ShardedStream):
+            stream_shards.retire(stream)
+        return deleted
+
+    return delete_table
+
+
 def _with_aws_stream_wording(original):  # noqa: ANN001, ANN202 - moto's method
     def update_table_streams(self, table, stream_specification):  # noqa: ANN001, ANN202
         enabling = stream_specification.get("StreamEnabled")
@@ -317,6 +346,7 @@ def apply() -> None:
     streams_models.DynamoDBStreamsBackend.get_records = _get_records
     for name in EXPRESSION_ACTIONS:
         setattr(DynamoHandler, name, _checking_expressions(getattr(DynamoHandler, name)))
+    DynamoDBBackend.delete_table = _keeping_the_stream(DynamoDBBackend.delete_table)
     DynamoDBBackend.update_table_streams = _with_aws_stream_wording(
         DynamoDBBackend.update_table_streams
     )

@@ -21,7 +21,8 @@ after it was handed out (``ExpiredIteratorException``), a record is trimmed 24
 hours after it was written (reading at a trimmed position is a
 ``TrimmedDataAccessException``), a GetRecords answer holds at most 1,000 records
 and 1 MB, and a disabled stream stays readable for 24 hours, also after the
-table's stream was enabled again under a new ARN (``retired``). Trimmed records
+table's stream was enabled again under a new ARN or the table was deleted
+(``retire``). Trimmed records
 keep their place in the shard's list (pollers address records by position);
 only the trim point moves.
 """
@@ -348,13 +349,25 @@ class ShardedStream:
         return shard
 
 
-def retire(table: Any, stream: ShardedStream) -> None:
-    """Keep a table's previous stream readable by its own ARN after a new one replaced it."""
+_retired: dict[str, ShardedStream] = {}  # stream ARN -> a stream no longer the table's own
+_retired_lock = threading.Lock()
+
+
+def retire(stream: ShardedStream) -> None:
+    """Keep a stream readable by its own ARN once it is no longer its table's current stream
+    (enabled again under a new ARN, or its table deleted): closed, for the retention period."""
     stream.close_all()
-    retired: dict[str, ShardedStream] = table.__dict__.setdefault("lab_retired_streams", {})
-    retired[stream.label] = stream
-    for label in [label for label, old in retired.items() if not old.readable()]:
-        del retired[label]  # past the retention period: gone, as on AWS
+    with _retired_lock:
+        _retired[stream.stream_arn] = stream
+        for arn in [arn for arn, old in _retired.items() if not old.readable()]:
+            del _retired[arn]  # past the retention period: gone, as on AWS
+
+
+def retired_stream(stream_arn: str) -> ShardedStream | None:
+    """A retired stream still readable under ``stream_arn``, or None."""
+    with _retired_lock:
+        old = _retired.get(stream_arn)
+    return old if old is not None and old.readable() else None
 
 
 def find_stream(table: Any, label: str) -> ShardedStream | None:
@@ -362,8 +375,7 @@ def find_stream(table: Any, label: str) -> ShardedStream | None:
     current = table.stream_shard
     if isinstance(current, ShardedStream) and current.label == label:
         return current if current.readable() else None
-    old = table.__dict__.get("lab_retired_streams", {}).get(label)
-    return old if old is not None and old.readable() else None
+    return retired_stream(f"{table.table_arn}/stream/{label}")
 
 
 def _moto_now() -> Any:

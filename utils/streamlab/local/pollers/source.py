@@ -76,19 +76,21 @@ class StreamSource(Protocol):
 def _sharded_stream(stream_arn: str) -> Any:
     """The emulator's ``ShardedStream`` behind a stream ARN, or None if it no longer exists.
 
-    A stream disabled and replaced by a new one (a new ARN) stays readable for
-    24 hours, as on AWS, so a mapping on the old ARN finishes its records and
-    sees none of the new stream's. If the table is deleted or the old stream is
-    past its retention, the ARN names a stream that no longer exists: its
-    shards then read as empty, as a dead stream's would. Call under moto's lock.
+    A stream disabled and replaced by a new one (a new ARN), or its table
+    deleted, stays readable for 24 hours, as on AWS, so a mapping on the old
+    ARN finishes its records and sees none of a new stream's. Past its
+    retention, the ARN names a stream that no longer exists: its shards then
+    read as empty, as a dead stream's would. Call under moto's lock.
     """
     from moto.dynamodb.models import dynamodb_backends
 
-    from ..stream_shards import ShardedStream, find_stream
+    from ..stream_shards import ShardedStream, find_stream, retired_stream
 
     region, account_id, table_name, label = parse_stream_arn(stream_arn)
     table = dynamodb_backends[account_id][region].tables.get(table_name)
-    if table is None or not isinstance(table.stream_shard, ShardedStream):
+    if table is None:
+        return retired_stream(stream_arn)
+    if not isinstance(table.stream_shard, ShardedStream):
         return None
     return find_stream(table, label)
 
