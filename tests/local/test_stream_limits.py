@@ -368,7 +368,8 @@ def test_expired_iterators_are_forgotten_so_a_long_session_does_not_grow(
     table = unique(lab, "Sweep")
     arn = stream_table(lab, table)
     it = iterator(lab, arn)
-    for _ in range(moto_patches.SWEEP_EVERY):  # a viewer polling, each answer a new iterator
+    calls = 3 * moto_patches.SWEEP_EVERY
+    for _ in range(calls):  # a viewer polling, each answer a new iterator
         it = lab.dynamodbstreams.get_records(ShardIterator=it)["NextShardIterator"]
         clock.now += 10
     from streamlab.local.iam.moto_state import ACCOUNT_ID
@@ -379,5 +380,33 @@ def test_expired_iterators_are_forgotten_so_a_long_session_does_not_grow(
         if getattr(kept.stream_shard, "stream", None) is not None
         and kept.stream_shard.stream.stream_arn == arn
     ]
-    assert len(alive) <= 15 * 60 / 10 + 2  # only the last 15 minutes' worth are kept
+    # the last 15 minutes' worth, and what came since the last sweep; without sweeps: all
+    assert len(alive) <= 15 * 60 / 10 + moto_patches.SWEEP_EVERY + 2 < calls
     assert lab.dynamodbstreams.get_records(ShardIterator=it)["Records"] == []
+
+
+def test_ttl_is_refused_to_a_functions_keys(lab: Lab) -> None:
+    """Only the owner's notebook keys run TTL: function code (or a participant) must not
+    delete items past IAM."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from streamlab.local.identities import issued
+    from streamlab.local.ttl import TTL_PATH
+
+    keys = issued().function
+    body = b'{"TableName": "x", "Region": "us-east-1"}'
+    request = AWSRequest(method="POST", url=lab.endpoint + TTL_PATH, data=body)
+    SigV4Auth(Credentials(keys.access_key, keys.secret_key), "streamlab", "us-east-1").add_auth(
+        request
+    )
+    prepared = urllib.request.Request(
+        request.url, data=body, headers=dict(request.headers.items()), method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(prepared, timeout=10)
+    assert refused.value.code == 403
