@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from streamlab.apps import reliability
-from streamlab.aws import functions, mappings, streams
+from streamlab.aws import functions, mappings, streams, tables
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 
@@ -145,3 +145,59 @@ def test_wait_for_totals_does_not_wait_for_a_disabled_mapping(rlab: Lab) -> None
         f"Not counted yet: the mapping {games_table} -> {rlab.name('aggregator')} is Disabled"
     )
     assert "exercise 5.2" in repr(comparison).splitlines()[0]
+
+
+def ttl_removal(player: str, score: int) -> dict:
+    """The REMOVE record of a game DynamoDB's Time to Live deleted (as Lambda receives it)."""
+    return {
+        "eventID": "f" * 32,
+        "eventName": "REMOVE",
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {
+            "Keys": {"RecordID": {"S": "1"}},
+            "OldImage": {
+                "RecordID": {"S": "1"},
+                "PlayerName": {"S": player},
+                "Score": {"N": str(score)},
+            },
+        },
+    }
+
+
+def reference_aggregator(monkeypatch) -> dict:
+    """The kit's aggregator module, loaded as Lambda would (its environment set)."""
+    monkeypatch.setenv("RELIABILITY_TOTALS_TABLE", "totals")
+    monkeypatch.setenv("RELIABILITY_EVENTS_TABLE", "events")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    namespace: dict = {}
+    exec(compile(reliability.aggregator_source(), "handler.py", "exec"), namespace)
+    return namespace
+
+
+def test_the_aggregator_keeps_a_game_that_ttl_expired_in_the_totals(monkeypatch) -> None:
+    aggregator = reference_aggregator(monkeypatch)
+    player, score, games = aggregator["change_of"](ttl_removal("Alice", 999))
+    assert (player, score, games) == ("Alice", 0, 0)  # expired, not deleted: it was played
+    user_delete = ttl_removal("Alice", 999)
+    del user_delete["userIdentity"]
+    assert aggregator["change_of"](user_delete) == ("Alice", -999, -1)
+
+
+def test_a_game_expired_by_ttl_is_not_subtracted_from_the_totals(rlab: Lab) -> None:
+    reliability.ensure_aggregator(rlab)
+    games_table = rlab.name(reliability.GAMES)
+    mappings.connect_stream(rlab, games_table, rlab.name(reliability.AGGREGATOR))
+    rlab.dynamodb.update_time_to_live(
+        TableName=games_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "ExpiresAt"},
+    )
+    old = {**reliability.game_item("1", "Alice", 999), "ExpiresAt": 1_000_000}
+    reliability.write_games(rlab, [old, reliability.game_item("2", "Alice", 1)])
+    assert reliability.wait_for_totals(rlab).ok
+    assert tables.expire_ttl_items(rlab, games_table) == [{"RecordID": {"S": "1"}}]
+    rlab.dynamodb.delete_item(TableName=games_table, Key={"RecordID": {"S": "2"}})  # a user's
+    expected = {"Alice": {"TotalScore": 999, "GamesPlayed": 1}}
+    final = reliability.wait_until(
+        rlab, lambda: reliability.totals(rlab), lambda totals: totals == expected, 30
+    )
+    assert final == expected

@@ -99,3 +99,33 @@ def test_a_client_with_keys_the_emulator_did_not_issue_is_told_what_to_do(
     shown = _run(shell, capsys, cell)
     assert shown[0].startswith("UnrecognizedClientException in ListTables: The security token")
     assert "streamlab stop" in shown[-1]
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "operation", "expected"),
+    [
+        (
+            "LimitExceededException",
+            "GetRecords was called with a value of more than 1000 for the limit request "
+            "parameter.",
+            "GetRecords",
+            "Limit=1000 or less",
+        ),
+        (
+            "ResourceNotFoundException",
+            "Requested resource not found: Stream: arn:aws:dynamodb:us-east-1:1:table/T/stream/L "
+            "not found",
+            "DescribeStream",
+            "LatestStreamArn",
+        ),
+    ],
+)
+def test_stream_limits_get_a_hint_that_is_not_about_throttling_or_tables(
+    code: str, message: str, operation: str, expected: str
+) -> None:
+    error = botocore.exceptions.ClientError(
+        {"Error": {"Code": code, "Message": message}}, operation
+    )
+    hint = aws_errors.hint_for(error)
+    assert hint is not None and expected in hint
+    assert "throttling" not in hint and "table" not in hint.split(";")[0]

@@ -52,6 +52,7 @@ class FakeSource:
     def __init__(self) -> None:
         self.records: list[SourceRecord] = []
         self.lock = threading.Lock()
+        self.trimmed_records = 0  # records before this position are trimmed (24 h old)
 
     def add(
         self, key: str, *, value: int = 0, created: float = 1_700_000_000.0, event: str = "INSERT"
@@ -73,6 +74,10 @@ class FakeSource:
 
     def length(self) -> int:
         return len(self.records)
+
+    def trimmed(self) -> int:
+        return self.trimmed_records
+
 
 
 class FakeInvoker:

@@ -169,3 +169,16 @@ def test_late_log_events_of_one_stream_land_in_the_order_they_were_written() -> 
     for stream in ("s0", "s1"):
         stamps = [stamp for name, stamp in writer.written if name == stream]
         assert stamps == sorted(stamps) and len(stamps) == 10
+
+
+def test_stream_limits_are_aws_figures_scaled_in_the_aws_profile(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from streamlab.local import stream_shards
+
+    assert profiles.stream_limit_seconds() is None  # local: the shard model's own figures
+    policy = stream_shards.ShardPolicy()
+    assert (policy.iterator_seconds, policy.retention_seconds) == (15 * 60, 24 * 3600)
+    monkeypatch.setattr(profiles, "_active", SimpleNamespace(clock=ProfileClock(0.1, seed=1)))
+    iterator, retention = profiles.stream_limit_seconds()
+    assert iterator == pytest.approx(90) and retention == pytest.approx(8640)

@@ -387,6 +387,12 @@ class StreamFollower:
     a whole room, so on AWS the shard list is read again only when a shard has
     ended (its children appear then) or every ``rediscover_seconds``; GetRecords
     carries the polling. Locally every poll looks (it costs nothing).
+
+    An iterator lives 15 minutes (AWS, and the emulator): a follower left idle
+    longer (a lab left open over lunch) gets a fresh iterator after the last
+    record it read, so nothing is read twice or skipped; a shard it never read
+    from starts again at its first position. A position trimmed meanwhile (24
+    hours) starts again at the oldest record left.
     """
 
     def __init__(
@@ -408,6 +414,8 @@ class StreamFollower:
         self.rediscover_seconds = rediscover_seconds
         self._clock = clock
         self._iterators: dict[str, str | None] = {}  # None: the shard has ended
+        self._last_read: dict[str, str] = {}  # shard -> sequence number of the last record read
+        self._first_kind: dict[str, str] = {}  # shard -> where its first iterator started
         self._parents: dict[str, str | None] = {}
         self._started = False
         self._discovered_at: float | None = None
@@ -430,6 +438,7 @@ class StreamFollower:
             if shard_id in self._iterators:
                 continue
             kind = self.position if not self._started else "TRIM_HORIZON"
+            self._first_kind[shard_id] = kind
             self._parents[shard_id] = shard.get("ParentShardId")
             self._iterators[shard_id] = self.lab.dynamodbstreams.get_shard_iterator(
                 StreamArn=self.arn, ShardId=shard_id, ShardIteratorType=kind
@@ -457,13 +466,40 @@ class StreamFollower:
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None or self._waiting_for_parent(shard_id):
                 continue
-            response = self.lab.dynamodbstreams.get_records(ShardIterator=iterator)
+            response = self._get_records(shard_id, iterator)
             self._pending.extend((shard_id, record) for record in response.get("Records", []))
+            if response.get("Records"):
+                self._last_read[shard_id] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
             self._iterators[shard_id] = response.get("NextShardIterator")
             if self._iterators[shard_id] is None:
                 self._shard_ended = True  # its children (if any) are found on the next poll
         records, self._pending = self._pending, []
         return records
+
+    def _get_records(self, shard_id: str, iterator: str) -> dict[str, Any]:
+        """GetRecords, with a fresh iterator when this one expired or its position was trimmed."""
+        client = self.lab.dynamodbstreams
+        try:
+            return client.get_records(ShardIterator=iterator)
+        except client.exceptions.ExpiredIteratorException:
+            last = self._last_read.get(shard_id)
+            request: dict[str, Any] = {"StreamArn": self.arn, "ShardId": shard_id}
+            if last is None:
+                request["ShardIteratorType"] = self._first_kind.get(shard_id, "TRIM_HORIZON")
+            else:
+                request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=last)
+            try:
+                fresh = client.get_shard_iterator(**request)["ShardIterator"]
+            except client.exceptions.TrimmedDataAccessException:
+                fresh = self._trim_horizon(shard_id)
+        except client.exceptions.TrimmedDataAccessException:
+            fresh = self._trim_horizon(shard_id)
+        return client.get_records(ShardIterator=fresh)
+
+    def _trim_horizon(self, shard_id: str) -> str:
+        return self.lab.dynamodbstreams.get_shard_iterator(
+            StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
 
     def poll(self) -> list[dict[str, Any]]:
         """The records that arrived since the last poll, shard by shard, parents first."""

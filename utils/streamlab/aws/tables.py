@@ -312,3 +312,23 @@ def seed_orders(lab: Lab, name: str) -> dict[str, Any]:
     description = create_table(lab, name, hash_key=ORDERS_KEY, range_key=ORDERS_SORT_KEY)
     put_items(lab, name, ORDERS)
     return description
+
+
+def expire_ttl_items(lab: Lab, name: str, *, now: float | None = None) -> list[dict[str, Any]]:
+    """Run Time to Live on table ``name`` now (local backend); the deleted items' keys.
+
+    On AWS, DynamoDB deletes an expired item itself, typically within a few days
+    of its TTL time, and its stream record is a REMOVE whose ``userIdentity`` is
+    the DynamoDB service. Locally nothing expires by itself: this deletes every
+    item whose TTL attribute (epoch seconds) is at or before ``now`` (default:
+    the present), writing exactly that record, so a lab can show what a TTL
+    deletion does to a stream's consumers without waiting days.
+    """
+    if lab.endpoint is None:
+        raise LabError(
+            "On AWS, DynamoDB deletes expired items itself (within a few days); "
+            "expire_ttl_items only runs on the local emulator."
+        )
+    from streamlab.local import ttl
+
+    return ttl.expire_now(lab.endpoint, name, lab.region, now=now)

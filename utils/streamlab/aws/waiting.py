@@ -67,9 +67,16 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+#: LimitExceededException also answers a GetRecords ``Limit`` above 1000: a mistake, no throttle
+NOT_A_THROTTLE = "more than 1000 for the limit"
+
+
 def is_throttle(exc: BaseException) -> bool:
     """Whether ``exc`` says "too many requests" (worth waiting and retrying, not a bug)."""
-    return error_code(exc) in THROTTLING_CODES
+    if error_code(exc) not in THROTTLING_CODES:
+        return False
+    assert isinstance(exc, botocore.exceptions.ClientError)
+    return NOT_A_THROTTLE not in str(exc.response.get("Error", {}).get("Message", ""))
 
 
 def throttle_message(exc: BaseException) -> str | None:

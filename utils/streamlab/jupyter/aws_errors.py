@@ -32,6 +32,12 @@ MAX_LINE_LENGTH = 240
 HINTS: list[tuple[str, str, str]] = [
     (
         "ResourceNotFoundException",
+        r"Stream: .* not found",
+        "that stream is gone: a disabled stream is readable for 24 hours only, and enabling "
+        "it again gives a new ARN; read LatestStreamArn from describe_table.",
+    ),
+    (
+        "ResourceNotFoundException",
         r"Function not found",
         "the function is not deployed (yet): run its %%lambda_function cell first.",
     ),
@@ -80,6 +86,12 @@ HINTS: list[tuple[str, str, str]] = [
         r"",
         "boto3 checked the call before sending it: compare the parameter named above with "
         "the API reference for this operation.",
+    ),
+    (
+        "LimitExceededException",
+        r"more than 1000 for the limit",
+        "GetRecords returns at most 1,000 records a call: pass Limit=1000 or less and follow "
+        "NextShardIterator for the rest.",
     ),
     (
         "ExpiredIteratorException",

@@ -27,12 +27,13 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.wrappers import Request, Response
 
 from .._version import __version__
+from . import ttl
 from .actions import ACTIONS_PATH, Action, ActionLog, identify
 from .auth_errors import refusal_response
 from .health import HEALTH_PATH, SERVICE_NAME, owner_id
 from .iam.moto_state import ACCOUNT_ID, MotoState
 from .iam.requests import NEEDS_RESPONSE, Call, authorisations
-from .identities import IssuedCredentials, issued
+from .identities import NOTEBOOK, IssuedCredentials, issued
 from .participant_access import ParticipantAccess
 from .request_log import log as request_log
 from .request_log import request_line
@@ -159,6 +160,17 @@ class EmulatorApp:
             return refusal_response(environ, body, verdict)(environ, start_response)
         if environ.get("PATH_INFO") == ACTIONS_PATH:
             return self._actions_endpoint(environ, start_response)
+        if environ.get("PATH_INFO") == ttl.TTL_PATH and environ.get("REQUEST_METHOD") == "POST":
+            environ["streamlab.operation"] = "streamlab:ExpireTimeToLive"
+            if self.credentials.identity_of(verdict.access_key) != NOTEBOOK:
+                # it deletes items past IAM: the owner's notebook keys only, never a
+                # participant's, a function's or the emulator's own
+                answer, status = {"message": "only the emulator's owner may run TTL"}, 403
+            else:
+                status, answer = ttl.handle(body, self.moto_lock, ACCOUNT_ID)
+            return Response(json.dumps(answer), status=status, mimetype="application/json")(
+                environ, start_response
+            )
         action = self._identify(environ, body)
         if action is not None:
             self.account_state.remember(

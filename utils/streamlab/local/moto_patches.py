@@ -9,11 +9,18 @@ records (to the shard of the item's key), skips writes that changed nothing
 (AWS writes no record for those), and tells listeners (the pollers) that the
 table has new records, so they wake at once. moto's DescribeStream,
 GetShardIterator and GetRecords are taught to find those shards, to paginate
-shards as AWS does, and to end a closed shard's iterator chain. DynamoDB's
+shards as AWS does, and to end a closed shard's iterator chain; to find a
+table's previous stream, or a deleted table's stream, by its own ARN
+(disabled, readable for 24 hours); and
+to keep the stream's limits with AWS's errors: an iterator older than 15
+minutes is an ``ExpiredIteratorException``, a read at a trimmed position a
+``TrimmedDataAccessException``, a ``Limit`` above 1,000 a
+``LimitExceededException`` (``stream_shards`` holds the figures). DynamoDB's
 item and query actions first check their expressions as AWS does
 (``expressions``: a ``#`` that is not a defined placeholder is refused).
 
-Enabling a stream on a table that already has one is, on AWS, a
+Enabling a stream again after it was disabled gives a new stream (moto
+refuses it). Enabling a stream on a table that already has one is, on AWS, a
 ``ValidationException: Table already has an enabled stream: TableName: NAME``;
 moto says ``ResourceInUseException: Cannot enable stream``. Learners must meet
 AWS's wording locally (in every profile), so the error is translated.
@@ -39,6 +46,12 @@ from .stream_shards import LabShard, ShardedStream
 StreamListener = Callable[[StreamShard], None]
 
 DESCRIBE_STREAM_PAGE = 100  # AWS's largest (and default) DescribeStream page of shards
+ITERATOR_EXPIRED = "The provided iterator exceeds the maximum age allowed."
+DATA_TRIMMED = "The data you are trying to access has been trimmed"
+LIMIT_ABOVE_1000 = (
+    "GetRecords was called with a value of more than 1000 for the limit request parameter."
+)
+SWEEP_EVERY = 200  # iterators handed out between sweeps of expired ones
 
 _listeners: list[StreamListener] = []
 _listeners_lock = threading.Lock()
@@ -77,6 +90,8 @@ def _set_stream_specification(self: Table, streams: dict[str, Any] | None) -> No
     _original_set_stream_specification(self, streams)
     if self.stream_shard is not before and not isinstance(self.stream_shard, ShardedStream):
         self.stream_shard = ShardedStream(self, stream_shards.current_policy(), _notify)
+        if isinstance(before, ShardedStream):  # enabled again: a new ARN; the old stays readable
+            stream_shards.retire(before)
     elif isinstance(before, ShardedStream) and not self.stream_specification.get("StreamEnabled"):
         before.close_all()  # AWS: a disabled stream's shards end; records stay readable
 
@@ -88,15 +103,44 @@ def _shard_not_found(shard_id: str) -> JsonRESTError:
     )
 
 
+def _stream_not_found(arn: str) -> JsonRESTError:
+    return JsonRESTError(
+        "ResourceNotFoundException", f"Requested resource not found: Stream: {arn} not found"
+    )
+
+
+def _stream_of(backend: Any, arn: str) -> ShardedStream | None:
+    """The stream ``arn`` names (the table's current one or a disabled one still readable);
+    None when the table keeps moto's own shard; ResourceNotFoundException when it is gone."""
+    try:
+        table = backend._get_table_from_arn(arn)
+    except Exception:  # the table is deleted: its stream stays readable for 24 hours
+        stream = stream_shards.retired_stream(arn)
+        if stream is None:
+            raise _stream_not_found(arn) from None
+        return stream
+    if not isinstance(table.stream_shard, ShardedStream):
+        return None
+    stream = stream_shards.find_stream(table, arn.rsplit("/stream/", 1)[-1])
+    if stream is None:
+        raise _stream_not_found(arn)
+    return stream
+
+
 def _describe_stream(self: Any, arn: str) -> dict[str, Any]:
-    table = self._get_table_from_arn(arn)
-    sharded = table.stream_shard
-    if not isinstance(sharded, ShardedStream):
+    sharded = _stream_of(self, arn)
+    if sharded is None:
         return _original_describe_stream(self, arn)
-    enabled = bool((table.stream_specification or {}).get("StreamEnabled"))
+    table = sharded.table
+    current = table.stream_shard is sharded
+    enabled = (
+        current
+        and sharded.enabled
+        and bool((table.stream_specification or {}).get("StreamEnabled"))
+    )
     return {  # moto's fields, also for a disabled stream (moto fails on those)
         "StreamArn": arn,
-        "StreamLabel": table.latest_stream_label,
+        "StreamLabel": sharded.label,
         "StreamStatus": "ENABLED" if enabled else "DISABLED",
         "StreamViewType": sharded.view_type,
         "CreationRequestDateTime": sharded.created_on,
@@ -109,8 +153,8 @@ def _describe_stream(self: Any, arn: str) -> dict[str, Any]:
 def _get_shard_iterator(
     self: Any, arn: str, shard_id: str, shard_iterator_type: str, sequence_number: Any = None
 ) -> Any:
-    sharded = self._get_table_from_arn(arn).stream_shard
-    if not isinstance(sharded, ShardedStream):
+    sharded = _stream_of(self, arn)
+    if sharded is None:
         return _original_get_shard_iterator(self, arn, shard_id, shard_iterator_type,
                                             sequence_number)
     sharded.roll_over_due()
@@ -118,21 +162,67 @@ def _get_shard_iterator(
     if shard is None:
         raise _shard_not_found(shard_id)
     iterator = streams_models.ShardIterator(self, shard, shard_iterator_type, sequence_number)
+    if shard_iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") and (
+        shard.is_trimmed_at(iterator.sequence_number)
+    ):
+        raise JsonRESTError("TrimmedDataAccessException", DATA_TRIMMED)
+    _sweep_expired(self)
     self.shard_iterators[iterator.arn] = iterator
     return iterator
+
+
+def _expired(iterator: Any) -> bool:
+    shard = iterator.stream_shard
+    if not isinstance(shard, LabShard):
+        return False
+    policy = shard.stream.policy
+    life = policy.iterator_seconds
+    return life is not None and policy.clock() - iterator.handed_out_at >= life
+
+
+_sweeps = {"calls": 0}
+
+
+def _sweep_expired(backend: Any) -> None:
+    """Forget expired iterators now and then: moto keeps every iterator it ever made, and a
+    live viewer that polls four times a second makes 14,400 an hour."""
+    _sweeps["calls"] += 1
+    if _sweeps["calls"] % SWEEP_EVERY:
+        return
+    for key in [key for key, it in backend.shard_iterators.items() if _expired(it)]:
+        del backend.shard_iterators[key]
+
+
+def _get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+    """GetRecords: an iterator swept after it expired is still an expired one, not a 500."""
+    iterator = self.shard_iterators.get(iterator_arn)
+    if iterator is None:
+        if "/stream/" in iterator_arn and "|" in iterator_arn:
+            raise JsonRESTError("ExpiredIteratorException", ITERATOR_EXPIRED)
+        raise MockValidationException("Invalid ShardIterator")
+    return iterator.get(limit)
 
 
 def _iterator_init(self: Any, streams_backend: Any, stream_shard: Any, kind: str,
                    sequence_number: Any = None) -> None:
     _original_iterator_init(self, streams_backend, stream_shard, kind, sequence_number)
-    if isinstance(stream_shard, LabShard) and kind == "LATEST":
-        self.sequence_number = stream_shard.latest_sequence_number()
+    if isinstance(stream_shard, LabShard):
+        self.handed_out_at = stream_shard.stream.policy.clock()
+        if kind == "LATEST":
+            self.sequence_number = stream_shard.latest_sequence_number()
+        elif kind == "TRIM_HORIZON":
+            self.sequence_number = stream_shard.trim_horizon()
 
 
 def _iterator_get(self: Any, limit: int = 1000) -> dict[str, Any]:
     shard = self.stream_shard
     if isinstance(shard, LabShard):
+        if _expired(self):
+            raise JsonRESTError("ExpiredIteratorException", ITERATOR_EXPIRED)
+        if shard.is_trimmed_at(self.sequence_number):
+            raise JsonRESTError("TrimmedDataAccessException", DATA_TRIMMED)
         shard.stream.roll_over_due()
+        _sweep_expired(self.streams_backend)  # every answer hands out a new iterator
     result = _original_iterator_get(self, limit)
     if isinstance(shard, LabShard):
         following = self.streams_backend.shard_iterators[result["NextShardIterator"]]
@@ -161,6 +251,16 @@ def _handler_describe_stream(self: Any) -> Any:
     if len(shards) > limit:
         description["LastEvaluatedShardId"] = shards[limit - 1]["ShardId"]
     return result
+
+
+def _handler_get_records(self: Any) -> Any:
+    """GetRecords' ``Limit``: at most 1,000. AWS's API reference lists this case under
+    ``LimitExceededException`` ("GetRecords was called with a value of more than 1000 for
+    the limit request parameter"); botocore itself checks the minimum of 1."""
+    limit = self._get_param("Limit")
+    if isinstance(limit, int) and limit > stream_shards.GET_RECORDS_MAX_RECORDS:
+        raise JsonRESTError("LimitExceededException", LIMIT_ABOVE_1000)
+    return _original_handler_get_records(self)
 
 
 EXPRESSION_ACTIONS = (
@@ -194,10 +294,32 @@ _original_get_shard_iterator = streams_models.DynamoDBStreamsBackend.get_shard_i
 _original_iterator_init = streams_models.ShardIterator.__init__
 _original_iterator_get = streams_models.ShardIterator.get
 _original_handler_describe_stream = streams_responses.DynamoDBStreamsHandler.describe_stream
+_original_handler_get_records = streams_responses.DynamoDBStreamsHandler.get_records
+
+
+def _keeping_the_stream(original):  # noqa: ANN001, ANN202 - moto's method
+    """DeleteTable: AWS disables the table's stream and keeps it readable for 24 hours."""
+
+    def delete_table(self, name):  # noqa: ANN001, ANN202
+        try:
+            stream = self.get_table(name).stream_shard
+        except Exception:  # moto answers for a table that is not there
+            stream = None
+        deleted = original(self, name)
+        if isinstance(stream, ShardedStream):
+            stream_shards.retire(stream)
+        return deleted
+
+    return delete_table
 
 
 def _with_aws_stream_wording(original):  # noqa: ANN001, ANN202 - moto's method
     def update_table_streams(self, table, stream_specification):  # noqa: ANN001, ANN202
+        enabling = stream_specification.get("StreamEnabled")
+        if enabling and not (table.stream_specification or {}).get("StreamEnabled"):
+            # AWS: a disabled stream can be enabled again (a new stream, a new ARN);
+            # moto refuses it because the table still has a stream label
+            return table.set_stream_specification(stream_specification)
         try:
             return original(self, table, stream_specification)
         except StreamAlreadyEnabledException:
@@ -220,8 +342,11 @@ def apply() -> None:
     streams_models.ShardIterator.__init__ = _iterator_init
     streams_models.ShardIterator.get = _iterator_get
     streams_responses.DynamoDBStreamsHandler.describe_stream = _handler_describe_stream
+    streams_responses.DynamoDBStreamsHandler.get_records = _handler_get_records
+    streams_models.DynamoDBStreamsBackend.get_records = _get_records
     for name in EXPRESSION_ACTIONS:
         setattr(DynamoHandler, name, _checking_expressions(getattr(DynamoHandler, name)))
+    DynamoDBBackend.delete_table = _keeping_the_stream(DynamoDBBackend.delete_table)
     DynamoDBBackend.update_table_streams = _with_aws_stream_wording(
         DynamoDBBackend.update_table_streams
     )

@@ -48,7 +48,9 @@ def build_app(
     """The emulator application with moto corrected, every extension and the profile installed.
 
     ``shard_policy`` says how streams enabled from now on are split and roll over
-    (default: several shards, no rollover; the aws profile adds AWS's rollover timing).
+    (default: several shards, no rollover; the aws profile adds AWS's rollover timing)
+    and how long iterators and records live (AWS's 15 minutes and 24 hours; the aws
+    profile scales them by its time scale).
     """
     moto_patches.apply()
     app = EmulatorApp(host=host, port=port)
@@ -60,6 +62,11 @@ def build_app(
     rollover = profiles.shard_rollover_seconds()  # the aws profile: AWS's timing, scaled
     if rollover is not None and policy.rollover_seconds is None:
         policy = dataclasses.replace(policy, rollover_seconds=rollover)
+    limits = profiles.stream_limit_seconds()  # the aws profile: 15 min and 24 h, scaled
+    if limits is not None:
+        policy = dataclasses.replace(
+            policy, iterator_seconds=limits[0], retention_seconds=limits[1]
+        )
     stream_shards.configure(policy)
     return app
 

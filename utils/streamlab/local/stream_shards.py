@@ -13,7 +13,18 @@ The correction sits at moto's boundary: ``ShardedStream`` takes the place of
 numbers. ``moto_patches`` installs it and teaches moto's DescribeStream,
 GetShardIterator and GetRecords about it. How many shards and when they roll
 over is a ``ShardPolicy``: the default local mode has several shards and no
-rollover; tests and the coming AWS profile turn rollover on.
+rollover; tests and the aws profile turn rollover on.
+
+The stream's documented limits hold in every profile (the policy's clock and
+figures; the aws profile scales the times): a shard iterator expires 15 minutes
+after it was handed out (``ExpiredIteratorException``), a record is trimmed 24
+hours after it was written (reading at a trimmed position is a
+``TrimmedDataAccessException``), a GetRecords answer holds at most 1,000 records
+and 1 MB, and a disabled stream stays readable for 24 hours, also after the
+table's stream was enabled again under a new ARN or the table was deleted
+(``retire``). Trimmed records
+keep their place in the shard's list (pollers address records by position);
+only the trim point moves.
 """
 
 from __future__ import annotations
@@ -30,6 +41,12 @@ from typing import Any
 from moto.dynamodb.models.table import StreamRecord, StreamShard
 
 DEFAULT_SHARDS = 4
+ITERATOR_SECONDS = 15 * 60.0  # a shard iterator expires 15 minutes after GetShardIterator
+RETENTION_SECONDS = 24 * 3600.0  # stream records are trimmed after 24 hours
+GET_RECORDS_MAX_RECORDS = 1000  # at most 1,000 records ...
+GET_RECORDS_MAX_BYTES = 1024 * 1024  # ... and 1 MB per GetRecords answer
+#: the identity a record of a Time to Live deletion carries (GetRecords' shape)
+TTL_IDENTITY = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +56,10 @@ class ShardPolicy:
     ``rollover_records``: a shard closes once it holds this many records (the
     next record of its keys opens a child). ``rollover_seconds``: a shard
     closes this long after it opened (AWS: about four hours). ``None`` turns a
-    rule off. ``clock`` is injectable so tests never depend on wall-clock time.
+    rule off. ``iterator_seconds``: a shard iterator's life (AWS: 15 minutes);
+    ``retention_seconds``: how long a record, and a disabled stream, stay
+    readable (AWS: 24 hours); ``None`` keeps them forever. ``clock`` is
+    injectable so tests never depend on wall-clock time.
 
     The default local mode is ``ShardPolicy()``: several shards, no rollover.
     An AWS-like profile passes AWS's timing, e.g.
@@ -51,6 +71,8 @@ class ShardPolicy:
     shards: int = DEFAULT_SHARDS
     rollover_records: int | None = None
     rollover_seconds: float | None = None
+    iterator_seconds: float | None = ITERATOR_SECONDS
+    retention_seconds: float | None = RETENTION_SECONDS
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,8 +80,10 @@ class ShardPolicy:
             raise ValueError("a stream needs at least one shard")
         if self.rollover_records is not None and self.rollover_records < 1:
             raise ValueError("rollover_records must be at least 1")
-        if self.rollover_seconds is not None and self.rollover_seconds <= 0:
-            raise ValueError("rollover_seconds must be positive")
+        for name in ("rollover_seconds", "iterator_seconds", "retention_seconds"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive")
 
 
 _policy = ShardPolicy()
@@ -117,6 +141,7 @@ class LabShard(StreamShard):
         self.ending_sequence_number: int | None = None
         self.opened_at = stream.policy.clock()
         self.numbers: list[int] = []  # parallel to ``items``, ascending
+        self.written_at: list[float] = []  # parallel to ``items``: the policy's clock
 
     @property
     def closed(self) -> bool:
@@ -134,11 +159,41 @@ class LabShard(StreamShard):
     def append(self, record: StreamRecord, number: int) -> None:
         self.items.append(record)
         self.numbers.append(number)
+        self.written_at.append(self.stream.policy.clock())
 
     def get(self, start: int, quantity: int) -> list[dict[str, Any]]:
-        """Up to ``quantity`` records whose sequence number is ``start`` or more."""
+        """Up to ``quantity`` records numbered ``start`` or more, at most 1 MB in all (AWS's
+        GetRecords limits; one record always fits, as an item is at most 400 KB)."""
         first = bisect.bisect_left(self.numbers, start)
-        return [item.to_json() for item in self.items[first : first + quantity]]
+        records: list[dict[str, Any]] = []
+        size = 0
+        for item in self.items[first : first + min(quantity, GET_RECORDS_MAX_RECORDS)]:
+            record = item.to_json()
+            size += record_size(record)
+            if records and size > GET_RECORDS_MAX_BYTES:
+                break
+            records.append(record)
+        return records
+
+    def trimmed(self) -> int:
+        """How many of the shard's records are older than the retention period (trimmed)."""
+        retention = self.stream.policy.retention_seconds
+        if retention is None:
+            return 0
+        return bisect.bisect_right(self.written_at, self.stream.policy.clock() - retention)
+
+    def trim_horizon(self) -> int:
+        """The sequence number a TRIM_HORIZON iterator starts at: the oldest kept record."""
+        trimmed = self.trimmed()
+        if trimmed == 0:
+            return self.starting_sequence_number
+        if trimmed < len(self.numbers):
+            return self.numbers[trimmed]
+        return self.numbers[-1] + 1
+
+    def is_trimmed_at(self, sequence_number: int) -> bool:
+        """True when a read from ``sequence_number`` would start at a trimmed record."""
+        return self.position_of(sequence_number) < self.trimmed()
 
     def position_of(self, sequence_number: int) -> int:
         """Index of the first record numbered ``sequence_number`` or more."""
@@ -151,6 +206,11 @@ class LabShard(StreamShard):
     def exhausted_from(self, sequence_number: int) -> bool:
         """True when the shard is closed and holds nothing numbered ``sequence_number`` or more."""
         return self.closed and self.position_of(sequence_number) >= len(self.items)
+
+
+def record_size(record: dict[str, Any]) -> int:
+    """A record's size as it travels in a GetRecords answer (JSON bytes)."""
+    return len(json.dumps(record, default=str, separators=(",", ":")).encode())
 
 
 Notify = Callable[[LabShard], None]
@@ -174,8 +234,11 @@ class ShardedStream:
         # 21 digits, like AWS's; a new stream starts above an older one's numbers.
         self.next_number = 10**20 + created_ms * 1000
         self._created_ms = created_ms
-        self.stream_arn = f"{table.table_arn}/stream/{table.latest_stream_label}"
+        self.label = table.latest_stream_label
+        self.stream_arn = f"{table.table_arn}/stream/{self.label}"
         self.view_type = (table.stream_specification or {}).get("StreamViewType")
+        self.disabled_at: float | None = None  # the policy's clock when it was disabled
+        self.removal_identity: dict[str, str] | None = None  # set while TTL deletes items
         self.shards: list[LabShard] = []
         self.open: list[LabShard] = [self._new_shard(slot, None) for slot in range(policy.shards)]
 
@@ -205,6 +268,8 @@ class ShardedStream:
         number = self._take_number()
         record = StreamRecord(self.table, view_type, event_name, old, new, number)
         record.record["eventID"] = event_id(self.stream_arn, str(number))  # moto's is random
+        if event_name == "REMOVE" and self.removal_identity is not None:
+            record.record["userIdentity"] = dict(self.removal_identity)  # a TTL deletion
         shard.append(record, number)
         limit = self.policy.rollover_records
         if limit is not None and len(shard.items) >= limit:
@@ -222,8 +287,21 @@ class ShardedStream:
                 return shard
         return None
 
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
+    def readable(self) -> bool:
+        """A disabled stream stays readable for the retention period (AWS: 24 hours)."""
+        retention = self.policy.retention_seconds
+        if self.disabled_at is None or retention is None:
+            return True
+        return self.policy.clock() - self.disabled_at < retention
+
     def close_all(self) -> None:
         """The stream was disabled: every open shard ends (its records stay readable)."""
+        if self.disabled_at is None:
+            self.disabled_at = self.policy.clock()
         for shard in self.open:
             if not shard.closed:
                 shard.ending_sequence_number = max(
@@ -234,7 +312,9 @@ class ShardedStream:
     def roll_over_due(self) -> None:
         """Close every open shard older than the policy allows (checked lazily, on use)."""
         seconds = self.policy.rollover_seconds
-        if seconds is None or not (self.table.stream_specification or {}).get("StreamEnabled"):
+        if seconds is None or not self.enabled:
+            return
+        if not (self.table.stream_specification or {}).get("StreamEnabled"):
             return
         now = self.policy.clock()
         for slot, shard in enumerate(self.open):
@@ -267,6 +347,35 @@ class ShardedStream:
         )
         self.shards.append(shard)
         return shard
+
+
+_retired: dict[str, ShardedStream] = {}  # stream ARN -> a stream no longer the table's own
+_retired_lock = threading.Lock()
+
+
+def retire(stream: ShardedStream) -> None:
+    """Keep a stream readable by its own ARN once it is no longer its table's current stream
+    (enabled again under a new ARN, or its table deleted): closed, for the retention period."""
+    stream.close_all()
+    with _retired_lock:
+        _retired[stream.stream_arn] = stream
+        for arn in [arn for arn, old in _retired.items() if not old.readable()]:
+            del _retired[arn]  # past the retention period: gone, as on AWS
+
+
+def retired_stream(stream_arn: str) -> ShardedStream | None:
+    """A retired stream still readable under ``stream_arn``, or None."""
+    with _retired_lock:
+        old = _retired.get(stream_arn)
+    return old if old is not None and old.readable() else None
+
+
+def find_stream(table: Any, label: str) -> ShardedStream | None:
+    """The table's stream with ``label``: its current one, or a disabled one still readable."""
+    current = table.stream_shard
+    if isinstance(current, ShardedStream) and current.label == label:
+        return current if current.readable() else None
+    return retired_stream(f"{table.table_arn}/stream/{label}")
 
 
 def _moto_now() -> Any:

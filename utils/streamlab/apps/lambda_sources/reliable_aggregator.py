@@ -5,7 +5,9 @@ standard library. Delivery is at least once, so each record's change is written
 in one transaction with a marker item keyed by the record's ``eventID``: the
 marker's condition makes a redelivered record change nothing. A score
 correction (MODIFY) adds the difference between the new and the old image; a
-deleted game (REMOVE) takes its old score and one game away.
+deleted game (REMOVE) takes its old score and one game away, unless DynamoDB's
+Time to Live deleted it (``userIdentity`` type ``Service``): an expired game was
+still played, so the totals keep it.
 """
 
 import os
@@ -25,6 +27,8 @@ def change_of(record):
         return new["PlayerName"]["S"], int(new["Score"]["N"]), 1
     if record["eventName"] == "MODIFY":  # a correction: only the difference counts
         return new["PlayerName"]["S"], int(new["Score"]["N"]) - int(old["Score"]["N"]), 0
+    if record.get("userIdentity", {}).get("type") == "Service":  # expired by TTL: still played
+        return old["PlayerName"]["S"], 0, 0
     return old["PlayerName"]["S"], -int(old["Score"]["N"]), -1  # REMOVE
 
 

@@ -94,6 +94,13 @@ class Lane:
             return 0
         settings = self.poller.settings
         state = self.state
+        trimmed = self.poller.source.trimmed()
+        if state.checkpoint < trimmed:
+            # trimmed (24 h) before this mapping reached them (disabled meanwhile): they are
+            # gone from the stream, as on AWS; go on from the oldest record still there
+            log.info("mapping %s: %d trimmed record(s) skipped", settings.uuid,
+                     trimmed - state.checkpoint)
+            state.checkpoint = trimmed
         batcher = Batcher(
             batch_size=settings.batch_size,
             record_filter=self.poller.record_filter,

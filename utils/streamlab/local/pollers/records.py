@@ -72,8 +72,12 @@ def normalise(raw: dict[str, Any], *, index: int, region: str, stream_arn: str) 
         "dynamodb": ordered_body,
         "eventSourceARN": stream_arn,
     }
-    if "userIdentity" in raw:
-        record["userIdentity"] = raw["userIdentity"]
+    if "userIdentity" in raw:  # a TTL deletion: GetRecords says PrincipalId/Type, Lambda's
+        identity = raw["userIdentity"]  # event type/principalId
+        record["userIdentity"] = {
+            "type": identity.get("Type", identity.get("type")),
+            "principalId": identity.get("PrincipalId", identity.get("principalId")),
+        }
     encoded = json.dumps(record, separators=(",", ":"))
     partition_key = json.dumps(body["Keys"], sort_keys=True, separators=(",", ":"))
     return SourceRecord(index, record, arrival, len(encoded), partition_key)

@@ -27,6 +27,9 @@ class RecordSource(Protocol):
     def length(self) -> int:
         """How many records the shard holds (the position after the newest)."""
 
+    def trimmed(self) -> int:
+        """The position of the oldest record not yet trimmed (older ones are gone)."""
+
 
 def parse_stream_arn(stream_arn: str) -> tuple[str, str, str, str]:
     """``(region, account, table, label)`` of ``arn:aws:dynamodb:R:A:table/T/stream/L``."""
@@ -73,17 +76,23 @@ class StreamSource(Protocol):
 def _sharded_stream(stream_arn: str) -> Any:
     """The emulator's ``ShardedStream`` behind a stream ARN, or None if it no longer exists.
 
-    If the table is deleted or its stream replaced, the ARN names a stream that
-    no longer exists: its shards then read as empty, as a dead stream's would.
-    Call under moto's lock.
+    A stream disabled and replaced by a new one (a new ARN), or its table
+    deleted, stays readable for 24 hours, as on AWS, so a mapping on the old
+    ARN finishes its records and sees none of a new stream's. Past its
+    retention, the ARN names a stream that no longer exists: its shards then
+    read as empty, as a dead stream's would. Call under moto's lock.
     """
     from moto.dynamodb.models import dynamodb_backends
 
+    from ..stream_shards import ShardedStream, find_stream, retired_stream
+
     region, account_id, table_name, label = parse_stream_arn(stream_arn)
     table = dynamodb_backends[account_id][region].tables.get(table_name)
-    if table is None or table.latest_stream_label != label:
+    if table is None:
+        return retired_stream(stream_arn)
+    if not isinstance(table.stream_shard, ShardedStream):
         return None
-    return table.stream_shard
+    return find_stream(table, label)
 
 
 class MotoStreamSource:
@@ -146,3 +155,8 @@ class MotoShardSource:
         with self._lock:
             shard = self._shard()
             return 0 if shard is None else len(shard.items)
+
+    def trimmed(self) -> int:
+        with self._lock:
+            shard = self._shard()
+            return 0 if shard is None else shard.trimmed()

@@ -159,3 +159,15 @@ def shard_rollover_seconds() -> float | None:
     shard model (several shards, rollover): read it when a shard opens.
     """
     return None if _active is None else _active.clock.delay("streams.shard_rollover_seconds")
+
+
+def stream_limit_seconds() -> tuple[float, float] | None:
+    """``(iterator life, record retention)`` in seconds, scaled (the aws profile), or None.
+
+    In the local profile the shard model keeps AWS's own figures unscaled
+    (``stream_shards.ITERATOR_SECONDS``, ``RETENTION_SECONDS``).
+    """
+    if _active is None:
+        return None
+    clock = _active.clock
+    return clock.delay("streams.iterator_seconds"), clock.delay("streams.retention_seconds")
