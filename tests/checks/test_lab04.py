@@ -158,6 +158,10 @@ def test_the_mapping_check_wants_one_enabled_mapping_from_trim_horizon(app_lab: 
     with pytest.raises(CheckFailed, match="is Disabled: no games reach the function"):
         checks.mapping_connects(app_lab, "GameScoreRecords", "agg", exercise="9.2")
     mappings.connect_stream(app_lab, scores, function, Enabled=True, BatchSize=50)
+    with pytest.raises(CheckFailed, match="batches of up to 50 records; the exercise asks for 100"):
+        checks.mapping_connects(app_lab, "GameScoreRecords", "agg", exercise="9.2")
+    checks.mapping_connects(app_lab, "GameScoreRecords", "agg", exercise="9.2", batch_size=None)
+    mappings.connect_stream(app_lab, scores, function, BatchSize=100)
     checks.mapping_connects(app_lab, "GameScoreRecords", "agg", exercise="9.2")
     mappings.delete_mapping(app_lab, mapping["UUID"])
 

@@ -228,6 +228,14 @@ CASES = [
         "totals-after-a-failed-mapping",
         then="4.3",
     ),
+    WrongAnswer(  # a zero too few
+        "04_event_driven_app",
+        "4.2",
+        'mapping = mappings.connect_stream(lab, tables.scores, lab.name("game-aggregator"),\n'
+        '    starting_position="TRIM_HORIZON", BatchSize=10)\n',
+        r"batches of up to 10 records; the exercise asks for 100",
+        "batch-size-not-as-asked",
+    ),
     WrongAnswer(  # the role may not read the stream: Lambda refuses the mapping
         "04_event_driven_app",
         "4.2",

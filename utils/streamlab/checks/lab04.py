@@ -278,11 +278,32 @@ def _mapping_problem(
     return mapping
 
 
-def mapping_connects(lab: Lab, table: str, name: str, *, exercise: str, hint: str = "") -> None:
-    """One mapping, from the table's current stream to the function: Enabled, TRIM_HORIZON."""
+#: The batch size exercise 4.2 asks for (a batch of 100 games is one invocation).
+BATCH_SIZE = 100
+
+
+def mapping_connects(
+    lab: Lab,
+    table: str,
+    name: str,
+    *,
+    exercise: str,
+    hint: str = "",
+    batch_size: int | None = BATCH_SIZE,
+) -> None:
+    """One mapping, from the table's current stream to the function: Enabled, TRIM_HORIZON,
+    in batches of up to ``batch_size`` records (None: any)."""
     found = _mapping_problem(lab, table, name, hint)
     if isinstance(found, tuple):
         fail(exercise, *found)
+    if batch_size is not None and found.get("BatchSize") != batch_size:
+        fail(
+            exercise,
+            f"the mapping delivers batches of up to {found.get('BatchSize')} records; the "
+            f"exercise asks for {batch_size}.",
+            f"lab.lambda_.update_event_source_mapping(UUID={found['UUID']!r}, "
+            f"BatchSize={batch_size}) changes it in place.",
+        )
     passed(
         exercise,
         f"the stream of {lab.name(table)} -> {lab.name(name)}: Enabled, from TRIM_HORIZON, "
