@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from streamlab.checks import exercise
 from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
-
-
-@pytest.fixture(autouse=True)
-def no_pending() -> Iterator[None]:
-    exercise.forget_all()
-    yield
-    exercise.forget_all()
 
 
 def test_the_stub_parses_back_to_its_exercise() -> None:

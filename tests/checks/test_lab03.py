@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from streamlab.aws import logs
 from streamlab.aws.session import Lab
-from streamlab.checks import exercise
 from streamlab.checks import lab03 as checks
 from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
-
-
-@pytest.fixture(autouse=True)
-def no_pending() -> Iterator[None]:
-    exercise.forget_all()
-    yield
-    exercise.forget_all()
 
 
 def _put(lab: Lab, function_name: str, messages: list[str]) -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
+from own_lab import lab_with_own_prefix
 
 from streamlab.apps import game
 from streamlab.aws import functions, mappings
-from streamlab.aws.session import Lab, connect
+from streamlab.aws.session import Lab
 from streamlab.checks import exercise
 from streamlab.checks import lab04 as checks
 from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
-from streamlab.config import load_config
 
 AGGREGATOR = """import os
 
@@ -48,20 +45,10 @@ def lambda_handler(event, context):
 """
 
 
-@pytest.fixture(autouse=True)
-def no_pending() -> Iterator[None]:
-    exercise.forget_all()
-    yield
-    exercise.forget_all()
-
-
 @pytest.fixture
 def app_lab(emulator: str) -> Lab:
     """A lab with a prefix of its own and the two game tables."""
-    prefix = f"c{uuid.uuid4().hex[:8]}-"
-    lab = connect(
-        load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": emulator, "LAB_PREFIX": prefix})
-    )
+    lab = lab_with_own_prefix(emulator)
     game.create_game_tables(lab)
     return lab
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
+from own_lab import lab_with_own_prefix
 
 from streamlab.apps import reliability
 from streamlab.aws import functions, mappings
-from streamlab.aws.session import Lab, connect
+from streamlab.aws.session import Lab
 from streamlab.checks import exercise
 from streamlab.checks import lab05 as checks
 from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
-from streamlab.config import load_config
 
 NAIVE = """
 import os
@@ -35,10 +34,7 @@ def lambda_handler(event, context):
 
 @pytest.fixture
 def rlab(emulator: str) -> Lab:
-    prefix = f"c{uuid.uuid4().hex[:8]}-"
-    lab = connect(
-        load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": emulator, "LAB_PREFIX": prefix})
-    )
+    lab = lab_with_own_prefix(emulator)
     lab.test_queues = reliability.start_afresh(lab)  # type: ignore[attr-defined]
     return lab
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
+from own_lab import lab_with_own_prefix
 
 from streamlab.apps import analytics, game, replication
 from streamlab.aws import functions, mappings
-from streamlab.aws.session import Lab, connect
-from streamlab.checks import exercise
+from streamlab.aws.session import Lab
 from streamlab.checks import lab06 as checks
 from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
-from streamlab.config import load_config
 
 REPLICATOR = """
 import os
@@ -58,19 +54,9 @@ def lambda_handler(event, context):
 """
 
 
-@pytest.fixture(autouse=True)
-def no_pending() -> Iterator[None]:
-    exercise.forget_all()
-    yield
-    exercise.forget_all()
-
-
 @pytest.fixture
 def rep_lab(emulator: str) -> Lab:
-    prefix = f"c{uuid.uuid4().hex[:8]}-"
-    lab = connect(
-        load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": emulator, "LAB_PREFIX": prefix})
-    )
+    lab = lab_with_own_prefix(emulator)
     tables = game.create_game_tables(lab)
     replication.create_replica_table(lab, tables.scores)
     return lab

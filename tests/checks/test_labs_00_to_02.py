@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from streamlab.aws import streams, tables
@@ -11,13 +9,6 @@ from streamlab.aws.session import Lab
 from streamlab.checks import exercise, lab00, lab01, lab02
 from streamlab.checks.exercise import CheckFailed, ExerciseNotDone
 from streamlab.errors import LabError
-
-
-@pytest.fixture(autouse=True)
-def no_pending_exercises() -> Iterator[None]:
-    exercise.forget_all()
-    yield
-    exercise.forget_all()
 
 
 def test_pass_prints_one_line_and_forgets_the_stub(capsys) -> None:

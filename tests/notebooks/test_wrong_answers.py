@@ -57,6 +57,22 @@ class WrongAnswer:
     edits: tuple[tuple[str, str], ...] = ()  # (old, new) text edits elsewhere in the notebook
 
 
+# Exercise 5.1's count_once that says "counted" even for a record it had counted before.
+TRUE_WHEN_COUNTED_BEFORE = (
+    "try:\n"
+    "    dynamodb.transact_write_items(TransactItems=[\n"
+    "        {'Put': {'TableName': EVENTS, 'Item': {'EventID': {'S': event_id}},\n"
+    "                 'ConditionExpression': 'attribute_not_exists(EventID)'}},\n"
+    "        {'Update': {'TableName': TOTALS, 'Key': {'PlayerName': {'S': player}},\n"
+    "                    'UpdateExpression': 'ADD TotalScore :s, GamesPlayed :g',\n"
+    "                    'ExpressionAttributeValues': {':s': {'N': str(score)},\n"
+    "                                                  ':g': {'N': str(games)}}}}])\n"
+    "except dynamodb.exceptions.TransactionCanceledException:\n"
+    "    pass  # counted before\n"
+    "return True\n"
+)
+
+
 CASES = [
     # -- lab 01 --------------------------------------------------------------------------------
     WrongAnswer(
@@ -300,34 +316,14 @@ CASES = [
     WrongAnswer(
         "05_reliability",
         "5.1",
-        "try:\n"
-        "    dynamodb.transact_write_items(TransactItems=[\n"
-        "        {'Put': {'TableName': EVENTS, 'Item': {'EventID': {'S': event_id}},\n"
-        "                 'ConditionExpression': 'attribute_not_exists(EventID)'}},\n"
-        "        {'Update': {'TableName': TOTALS, 'Key': {'PlayerName': {'S': player}},\n"
-        "                    'UpdateExpression': 'ADD TotalScore :s, GamesPlayed :g',\n"
-        "                    'ExpressionAttributeValues': {':s': {'N': str(score)},\n"
-        "                                                  ':g': {'N': str(games)}}}}])\n"
-        "except dynamodb.exceptions.TransactionCanceledException:\n"
-        "    pass  # counted before\n"
-        "return True\n",
+        TRUE_WHEN_COUNTED_BEFORE,
         r"count_once returned True for a record it had counted before",
         "true-when-counted-before",
     ),
     WrongAnswer(
         "05_reliability",
         "5.1",
-        "try:\n"
-        "    dynamodb.transact_write_items(TransactItems=[\n"
-        "        {'Put': {'TableName': EVENTS, 'Item': {'EventID': {'S': event_id}},\n"
-        "                 'ConditionExpression': 'attribute_not_exists(EventID)'}},\n"
-        "        {'Update': {'TableName': TOTALS, 'Key': {'PlayerName': {'S': player}},\n"
-        "                    'UpdateExpression': 'ADD TotalScore :s, GamesPlayed :g',\n"
-        "                    'ExpressionAttributeValues': {':s': {'N': str(score)},\n"
-        "                                                  ':g': {'N': str(games)}}}}])\n"
-        "except dynamodb.exceptions.TransactionCanceledException:\n"
-        "    pass  # counted before\n"
-        "return True\n",
+        TRUE_WHEN_COUNTED_BEFORE,
         r"^Exercise 5\.2: exercise 5\.1 failed its check: fix it and run its check again first",
         "queue-check-after-a-failed-aggregator",
         then="5.2",
