@@ -313,6 +313,22 @@ CASES = [
         r"a game delivered twice was counted twice",
         "marker-without-its-condition",
     ),
+    WrongAnswer(  # the marker first, then the update, as two calls
+        "05_reliability",
+        "5.1",
+        "try:\n"
+        "    dynamodb.put_item(TableName=EVENTS, Item={'EventID': {'S': event_id}},\n"
+        "                      ConditionExpression='attribute_not_exists(EventID)')\n"
+        "except dynamodb.exceptions.ConditionalCheckFailedException:\n"
+        "    return False\n"
+        "dynamodb.update_item(TableName=TOTALS, Key={'PlayerName': {'S': player}},\n"
+        "                     UpdateExpression='ADD TotalScore :s, GamesPlayed :g',\n"
+        "                     ExpressionAttributeValues={':s': {'N': str(score)},\n"
+        "                                                ':g': {'N': str(games)}})\n"
+        "return True\n",
+        r"the marker was written anyway.*one transact_write_items call",
+        "marker-and-update-in-two-calls",
+    ),
     WrongAnswer(
         "05_reliability",
         "5.1",

@@ -167,11 +167,43 @@ def counts_each_record_once(lab: Lab, name: str = "aggregator", *, exercise: str
             "expected TotalScore 10, GamesPlayed 1.",
             "count_once must apply the change it is given once, whatever the event name.",
         )
+    if _marker_outlives_a_failed_update(lab, function_name):
+        fail(
+            exercise,
+            "when the update of the totals failed, the marker was written anyway: the retry "
+            "will skip that game, so it is never counted.",
+            "put the marker and the ADD in one transact_write_items call, so both happen or "
+            "neither does.",
+        )
     passed(
         exercise,
         f"{function_name} counted a game delivered twice once (7), a correction delivered "
-        "twice once (7 -> 10), and left a marker per record",
+        "twice once (7 -> 10), left a marker per record, and none for a game it failed to count",
     )
+
+
+def _marker_outlives_a_failed_update(lab: Lab, function_name: str) -> bool:
+    """Deliver a game whose update must fail; True if its marker was written all the same.
+
+    The checker's totals row gets a TotalScore that is a string, so ``ADD`` is refused. In
+    one transaction that refusal cancels the marker too; as two calls, the marker stays,
+    and the retry Lambda makes would skip the game for good.
+    """
+    record = stream_record("INSERT", new=_typed_game(uuid.uuid4().hex, 5))
+    lab.dynamodb.put_item(
+        TableName=lab.name(reliability.TOTALS),
+        Item={"PlayerName": {"S": CHECK_PLAYER}, "TotalScore": {"S": "not a number"}},
+    )
+    try:
+        invoke_with_tail(lab, function_name, {"Records": [record]})  # fails, as it should
+        marker = lab.dynamodb.get_item(
+            TableName=lab.name(reliability.EVENTS),
+            Key={"EventID": {"S": record["eventID"]}},
+            ConsistentRead=True,
+        ).get("Item")
+    finally:
+        _forget_checker(lab, [record["eventID"]])
+    return marker is not None
 
 
 def poison_goes_to_queue(
