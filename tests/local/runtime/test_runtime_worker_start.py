@@ -217,6 +217,42 @@ def test_killing_the_emulator_leaves_no_template_or_worker(state_dir: Path) -> N
         wait_for(lambda: not _alive(template) and not _alive(worker), timeout=10)
 
 
+def test_a_busy_worker_ends_when_its_template_is_killed_and_the_emulator_frozen(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    # The emulator frozen, the template killed outright: neither can end the worker, which
+    # is busy in its handler (not reading the Runtime API), and still it must end.
+    with private_emulator(state_dir) as lab:
+        name = deploy(lab, BUSY_FOREVER, Timeout=60)
+        pid_file = tmp_path / "busy.pid"
+        lab.lambda_.invoke(
+            FunctionName=name, InvocationType="Event",
+            Payload=f'{{"pid_file": "{pid_file}"}}'.encode(),
+        )
+        wait_for(pid_file.exists)
+        worker = int(pid_file.read_text())
+        template = _template(lab)
+        assert psutil.Process(worker).ppid() == template.pid
+        emulator = _emulator_pid(lab)
+        os.kill(emulator, signal.SIGSTOP)
+        try:
+            template.kill()
+            wait_for(lambda: not _alive(worker), timeout=10)
+        finally:
+            os.kill(emulator, signal.SIGKILL)
+
+
+BUSY_FOREVER = """
+import os, time
+def handler(event, context):
+    with open(event["pid_file"] + ".tmp", "w") as out:
+        out.write(str(os.getpid()))
+    os.replace(event["pid_file"] + ".tmp", event["pid_file"])
+    while True:
+        time.sleep(0.05)
+"""
+
+
 def test_messages_carry_a_descriptor_across_the_socket() -> None:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     read_fd, write_fd = os.pipe()

@@ -161,11 +161,12 @@ def warm_boto3() -> None:
     boto3.DEFAULT_SESSION = session
 
 
-def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
+def become_worker(worker, request: dict, out_fd: int, template_pid: int) -> None:  # noqa: ANN001
     """In the forked child: take the environment's identity, then run the worker. Never returns."""
     code = 1
     try:
         os.setsid()
+        watched = _end_with_parent(template_pid)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -180,7 +181,12 @@ def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ["LAB_RUNTIME_PARENT_PID"] = str(os.getppid())
+        # The emulator names itself, the parent of a spawned worker; a forked one's parent
+        # is the template, which the kernel watches, or else the worker itself.
+        if watched:
+            os.environ.pop("LAB_RUNTIME_PARENT_PID", None)
+        else:
+            os.environ["LAB_RUNTIME_PARENT_PID"] = str(template_pid)
         time.tzset()
         sys.argv = [worker.__file__]
         worker.main()
@@ -199,6 +205,39 @@ def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
             except Exception:
                 pass
         os._exit(code)
+
+
+def _parent_death_signal():  # noqa: ANN202 - a C function, or None
+    """Linux's ``prctl``, to have the kernel kill a worker when its template ends."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+PR_SET_PDEATHSIG = 1
+_PRCTL = None  # set by the template's main(): the emulator, which imports this module, needs none
+
+
+def _end_with_parent(template_pid: int) -> bool:
+    """Ask the kernel to kill this worker when the template ends; say whether it will.
+
+    The template ends when the emulator does (its socket closes), and ends its
+    workers then; this also covers a template killed outright. Where the kernel
+    cannot do it (macOS), the worker runs a thread that polls for its parent
+    instead, which costs every cold start a thread.
+    """
+    if _PRCTL is None or _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != template_pid:  # the template ended before the request took effect
+        os._exit(1)
+    return True
 
 
 def _text_stream(fd: int, errors: str) -> io.TextIOWrapper:
@@ -236,7 +275,8 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
     selector.register(sock, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
     children: set[int] = set()
-    write_message(sock, {"ready": os.getpid()})
+    template_pid = os.getpid()
+    write_message(sock, {"ready": template_pid})
     try:
         while True:
             for key, _ in selector.select():
@@ -261,7 +301,7 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
                         write_message(sock, {"failed": f"fork failed: {exc}"})
                         continue
                     if pid == 0:
-                        become_worker(worker, request, out_fd)
+                        become_worker(worker, request, out_fd, template_pid)
                     children.add(pid)
                     write_message(sock, {"spawned": pid})
                 finally:
@@ -279,7 +319,9 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
 
 
 def main() -> None:
+    global _PRCTL
     sock = socket.socket(fileno=int(os.environ.pop("LAB_TEMPLATE_FD")))
+    _PRCTL = _parent_death_signal()
     worker = load_worker()
     preload(worker)
     serve(sock, worker)
