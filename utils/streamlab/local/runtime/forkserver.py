@@ -65,6 +65,7 @@ PRELOAD = (
     "botocore.serialize",
     "botocore.regions",
     "botocore.retries.standard",
+    "encodings.idna",  # the first request's host name goes through it
 )
 
 
@@ -123,6 +124,7 @@ def preload(worker) -> None:  # noqa: ANN001
         except ImportError:  # not installed: a handler importing it fails as on AWS
             pass
     warm_boto3()
+    warm_tls()
     # Move everything loaded so far out of the collector's sight: a worker's collections
     # then never walk (and so never copy) the template's objects.
     gc.collect()
@@ -159,6 +161,25 @@ def warm_boto3() -> None:
     except Exception:  # a boto3 without these models: workers load what they need
         return
     boto3.DEFAULT_SESSION = session
+
+
+def warm_tls() -> None:
+    """Initialise OpenSSL's shared state once, by creating (and dropping) one TLS context.
+
+    Every boto3 client makes TLS contexts (its HTTP session's, and the credential
+    chain's metadata fetchers'), plain-HTTP endpoint or not. OpenSSL 3 loads its
+    providers and algorithm tables on the first one in a process, about 2 MiB and
+    milliseconds; done here, forked workers share that state. The contexts a
+    worker uses are its own, made as before.
+    """
+    try:
+        from botocore.httpsession import create_urllib3_context
+    except ImportError:
+        return
+    try:
+        create_urllib3_context()
+    except Exception:  # no TLS here: a worker fails on it as it would have
+        return
 
 
 def become_worker(worker, request: dict, out_fd: int, template_pid: int) -> None:  # noqa: ANN001
