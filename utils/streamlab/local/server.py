@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     profiles.add_arguments(parser)
     add_shard_arguments(parser)
     args = parser.parse_args(argv)
+    memory.limit_arenas()  # before any thread starts
     forget_real_aws_settings()
     request_log.configure(args.log_file)
     try:
