@@ -12,8 +12,12 @@ the old start: the baseline). For each it prints:
 * the emulator's process tree with ``--keep`` functions warm at once (each
   holding one environment): PSS (the headline), USS and RSS; see process_tree.
 
+With ``--other-code DIR`` (another checkout's ``utils/`` folder, e.g. main's),
+a third emulator runs that code with the template fork, in the same run: the
+baseline for a change to the emulator itself.
+
 Target (issue 16): cold start p50 <= 15 ms. Timings are printed, never asserted.
-Run: ``.venv/bin/python benchmarks/cold_start.py [--rounds 30] [--keep 6]``
+Run: ``.venv/bin/python benchmarks/cold_start.py [--rounds 30] [--keep 6] [--other-code DIR]``
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from process_tree import tree_memory
@@ -54,18 +59,24 @@ def _zip(source: str) -> bytes:
     return buffer.getvalue()
 
 
-def _start(start: str) -> tuple[int, Any, int]:
-    """A private emulator whose workers start the given way: (port, lab, emulator pid)."""
+def _start(start: str, code: str | None = None) -> tuple[int, Any, int]:
+    """A private emulator whose workers start the given way: (port, lab, emulator pid).
+
+    ``code``: a ``utils/`` folder whose ``streamlab`` the emulator runs instead of this one.
+    """
     from streamlab.aws.session import connect
     from streamlab.config import load_config
     from streamlab.local import control
 
     port = _free_port()
     os.environ["LAB_LAMBDA_START"] = start
+    if code:
+        os.environ["PYTHONPATH"] = code
     try:
         pid = control.start(port).info["pid"]
     finally:
         os.environ.pop("LAB_LAMBDA_START", None)
+        os.environ.pop("PYTHONPATH", None)
     lab = connect(
         load_config({"LAB_BACKEND": "local", "LAB_ENDPOINT": f"http://127.0.0.1:{port}"}),
         start_emulator=False,
@@ -128,16 +139,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="new functions per measurement")
     parser.add_argument("--keep", type=int, default=6, help="functions kept warm for memory")
+    parser.add_argument(
+        "--other-code", metavar="DIR",
+        help="also run an emulator from this utils/ folder (e.g. main's), forking workers",
+    )
     args = parser.parse_args()
     from streamlab.local import control
 
     results = {}
+    runs = {"fork": ("fork", None), "spawn": ("spawn", None)}
+    labels = {"fork": "template fork ", "spawn": "spawn (baseline)"}
+    if args.other_code:
+        runs["other"] = ("fork", str(Path(args.other_code).resolve()))
+        labels["other"] = "other code, fork"
     with tempfile.TemporaryDirectory(prefix="streamlab-bench-") as state:
         os.environ["LAB_STATE_DIR"] = state
-        for start in ("fork", "spawn"):
-            port, lab, pid = _start(start)
+        for run, (start, code) in runs.items():
+            port, lab, pid = _start(start, code)
             try:
-                results[start] = _measure(lab, pid, args.rounds, args.keep)
+                results[run] = _measure(lab, pid, args.rounds, args.keep)
             finally:
                 control.stop(port)
 
@@ -148,19 +168,17 @@ def main() -> None:
     print("cold start = CreateFunction + first Invoke answered, through boto3")
     for label in ("plain", "boto3"):
         what = "plain handler" if label == "plain" else "handler importing boto3"
-        for start in ("fork", "spawn"):
-            timings = results[start][label]
-            tag = "template fork " if start == "fork" else "spawn (baseline)"
-            init = results[start][f"{label}_init"]
+        for run in runs:
+            timings = results[run][label]
+            init = results[run][f"{label}_init"]
             print(
-                f"  {what:24} {tag:16} p50 {statistics.median(timings):7.1f} ms"
+                f"  {what:24} {labels[run]:16} p50 {statistics.median(timings):7.1f} ms"
                 f"   p99 {_percentile(timings, 0.99):7.1f} ms"
                 f"   (Init Duration p50 {statistics.median(init):6.1f} ms)"
             )
-    for start in ("fork", "spawn"):
-        tag = "template fork " if start == "fork" else "spawn (baseline)"
-        print(f"emulator tree, no function warm, {tag}: {results[start]['idle']}")
-        print(f"emulator tree, {args.keep} functions warm,  {tag}: {results[start]['kept']}")
+    for run in runs:
+        print(f"emulator tree, no function warm, {labels[run]}: {results[run]['idle']}")
+        print(f"emulator tree, {args.keep} functions warm,  {labels[run]}: {results[run]['kept']}")
 
 
 if __name__ == "__main__":
