@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import ConfigError, EmulatorError
-from . import memory, moto_patches, paths, profiles, request_log, stream_shards
+from . import botocore_models, memory, moto_patches, paths, profiles, request_log, stream_shards
 from .app import EmulatorApp
 from .extensions import install_extensions
 from .profiles import ProfileOptions
@@ -51,6 +51,7 @@ def build_app(
     (default: several shards, no rollover; the aws profile adds AWS's rollover timing).
     """
     moto_patches.apply()
+    botocore_models.share_with_moto()
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
     profiles.install(app, profile or ProfileOptions())
