@@ -209,6 +209,27 @@ def test_a_killed_template_is_replaced(state_dir: Path) -> None:
         assert _identity(lab)["preloaded"] is True
 
 
+def test_a_killed_spare_worker_is_replaced(state_dir: Path) -> None:
+    # The template forks each worker ahead of demand; a spare that dies is not handed out.
+    with private_emulator(state_dir) as lab:
+        first = _identity(lab)
+        template = _template(lab)
+        wait_for(lambda: len(_spares(template, {first["pid"]})) == 1, timeout=10)
+        for spare in _spares(template, {first["pid"]}):
+            spare.kill()
+        second = _identity(lab)
+        assert second["ppid"] == template.pid
+        assert second["environ"]["LAMBDA_TASK_ROOT"] == second["cwd"]
+        wait_for(lambda: len(_spares(template, {first["pid"], second["pid"]})) == 1, timeout=10)
+
+
+def _spares(template: psutil.Process, workers: set[int]) -> list[psutil.Process]:
+    return [
+        child for child in template.children()
+        if child.pid not in workers and child.status() != psutil.STATUS_ZOMBIE
+    ]
+
+
 def test_killing_the_emulator_leaves_no_template_or_worker(state_dir: Path) -> None:
     with private_emulator(state_dir) as lab:
         worker = _identity(lab)["pid"]

@@ -4,9 +4,12 @@ This file runs as a standalone script (``python -I -S -B -u forkserver.py``),
 started once by the emulator on Linux and macOS; like ``worker.py`` it imports
 only the standard library and the packages Lambda's Python runtime ships. It
 loads the worker, installs the worker's import rules and imports boto3 once,
-then waits. For each new environment the emulator sends the environment
-variables, the working folder and the write end of a pipe; the template forks,
-and the child becomes the worker:
+then waits. It keeps one child forked ahead of demand (a spare, already in
+its own session and holding no descriptor of the template's but its channel).
+For each new environment the emulator sends the environment variables, the
+working folder and the write end of a pipe; the template hands them to the
+spare (or, if it has none, forks), the child becomes the worker, and the
+template forks the next spare once it has answered:
 
 * its own session and process group (a timeout kills the worker and whatever
   the handler started, as before);
@@ -17,17 +20,18 @@ and the child becomes the worker:
   dropped), the time zone re-read, and the function's code folder as its
   working directory.
 
-A cold start then costs a fork instead of an interpreter start and the imports
-(tens of milliseconds and ~40 MiB each), and the workers share the template's
-memory copy-on-write. The template is single-threaded, so no lock can be held
-at the fork, and it never imported the emulator, so nothing of the emulator
-(sockets, locks, moto) reaches a worker.
+A cold start then costs a hand-over to a process already forked instead of an
+interpreter start and the imports (tens of milliseconds and ~40 MiB each), and
+the workers share the template's memory copy-on-write. The template is
+single-threaded, so no lock can be held at the fork, and it never imported the
+emulator, so nothing of the emulator (sockets, locks, moto) reaches a worker.
 
 Messages both ways are length-prefixed JSON on a Unix socket pair; the pipe's
 descriptor travels with its request (``SCM_RIGHTS``). The template reaps its
 children and reports each exit status, so the emulator can tell how a worker
-ended. It exits, killing its workers, when the emulator's end of the socket
-closes, which also happens when the emulator is killed.
+ended. It exits, killing its workers and its spare, when the emulator's end of
+the socket closes, which also happens when the emulator is killed; on Linux the
+kernel ends its children if the template itself is killed.
 """
 
 from __future__ import annotations
@@ -182,18 +186,62 @@ def warm_tls() -> None:
         return
 
 
-def become_worker(worker, request: dict, out_fd: int, template_pid: int) -> None:  # noqa: ANN001
+class Spare:
+    """A worker forked ahead of demand, waiting for its environment on ``channel``."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel
+
+
+def fork_spare(worker, template_pid: int) -> Spare | None:  # noqa: ANN001
+    """Fork the next worker before it is asked for, so a cold start skips the fork.
+
+    The child does now what needs no environment: its own session, the
+    kernel's watch on the template, default signal handling, and every
+    descriptor closed but its channel. Then it waits. Lambda too keeps
+    environments ready before a function needs one.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        code = 1
+        try:
+            ours.close()
+            os.setsid()
+            watched = _end_with_parent(template_pid)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            channel = theirs.fileno()
+            os.closerange(3, channel)
+            os.closerange(channel + 1, _max_fd())
+            request, fds = read_message(theirs)
+            if request is None or not fds:  # the template is gone, or ends its spare
+                os._exit(0)
+            become_worker(worker, request, fds[0], template_pid, watched)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    theirs.close()
+    return Spare(pid, ours)
+
+
+def become_worker(  # noqa: ANN001
+    worker, request: dict, out_fd: int, template_pid: int, watched: bool
+) -> None:
     """In the forked child: take the environment's identity, then run the worker. Never returns."""
     code = 1
     try:
-        os.setsid()
-        watched = _end_with_parent(template_pid)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.closerange(3, _max_fd())
         # Fresh standard streams on the new descriptors (the old objects knew the old files),
         # unbuffered and UTF-8 as ``-u -X utf8`` made them.
@@ -273,16 +321,30 @@ def _max_fd() -> int:
         return 65536
 
 
-def _reap(sock: socket.socket, children: set[int]) -> None:
+def _reap(sock: socket.socket, children: set[int]) -> set[int]:
+    """Report each ended child; return the pids that ended."""
+    ended: set[int] = set()
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return ended
         if pid == 0:
-            return
+            return ended
+        ended.add(pid)
         children.discard(pid)
         write_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _hand_over(spare: Spare, request: dict, out_fd: int) -> bool:
+    """Give ``spare`` its environment; False if it is gone (the caller forks instead)."""
+    try:
+        write_message(spare.channel, request, (out_fd,))
+        return True
+    except OSError:
+        return False
+    finally:
+        spare.channel.close()
 
 
 def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
@@ -298,6 +360,7 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
     children: set[int] = set()
     template_pid = os.getpid()
     write_message(sock, {"ready": template_pid})
+    spare = fork_spare(worker, template_pid)
     try:
         while True:
             for key, _ in selector.select():
@@ -316,22 +379,40 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
                     if out_fd < 0:
                         write_message(sock, {"failed": "no output pipe came with the request"})
                         continue
-                    try:
-                        pid = os.fork()
-                    except OSError as exc:
-                        write_message(sock, {"failed": f"fork failed: {exc}"})
-                        continue
-                    if pid == 0:
-                        become_worker(worker, request, out_fd, template_pid)
+                    if spare is not None and _hand_over(spare, request, out_fd):
+                        pid = spare.pid
+                    else:
+                        if spare is not None:  # it ended; the reaper collects it
+                            os.kill(spare.pid, signal.SIGKILL)
+                        try:
+                            pid = os.fork()
+                        except OSError as exc:
+                            write_message(sock, {"failed": f"fork failed: {exc}"})
+                            continue
+                        if pid == 0:
+                            os.setsid()
+                            watched = _end_with_parent(template_pid)
+                            signal.set_wakeup_fd(-1)
+                            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                            become_worker(worker, request, out_fd, template_pid, watched)
                     children.add(pid)
                     write_message(sock, {"spawned": pid})
                 finally:
                     for fd in fds:
                         os.close(fd)
-            _reap(sock, children)
+                spare = fork_spare(worker, template_pid)  # after the answer: off the cold start
+            ended = _reap(sock, children)
+            if spare is not None and spare.pid in ended:
+                spare.channel.close()
+                spare = fork_spare(worker, template_pid)
     except (BrokenPipeError, ConnectionError):
         return
     finally:
+        if spare is not None:
+            try:
+                os.kill(spare.pid, signal.SIGKILL)
+            except OSError:
+                pass
         for pid in children:
             try:
                 os.killpg(pid, signal.SIGKILL)
