@@ -86,17 +86,23 @@ class PeakSampler:
 
 
 def role(process: psutil.Process) -> str:
-    """What a process of an emulator's tree is: emulator, template or worker."""
+    """What a process of an emulator's tree is: emulator, template, spare or worker.
+
+    The spare is the worker the template forked ahead of demand: it still works
+    in the template's folder, where a worker has moved into its function's code.
+    """
     try:
         command = " ".join(process.cmdline())
     except psutil.Error:
         return "gone"
     if "forkserver.py" in command:  # a forked worker keeps its template's command line
         try:
-            parent = " ".join(process.parent().cmdline())
-        except (psutil.Error, AttributeError):
-            parent = ""
-        return "worker" if "forkserver.py" in parent else "template"
+            parent = process.parent()
+            if parent is None or "forkserver.py" not in " ".join(parent.cmdline()):
+                return "template"
+            return "spare" if process.cwd() == parent.cwd() else "worker"
+        except psutil.Error:
+            return "worker"
     if "streamlab.local.server" in command:
         return "emulator"
     return "worker" if "worker.py" in command or "python" in command else process.name()

@@ -17,11 +17,16 @@ and, for one participant, the same course with the old worker start
 (``LAB_LAMBDA_START=spawn``) as the memory baseline. Target (issue 16): the
 emulator tree <= 200 MiB PSS per participant over the whole course.
 
+With ``--other-code DIR`` (another checkout's ``utils/`` folder, e.g. main's),
+one participant alone also runs the course on that code, in the same run: the
+baseline for a change to the emulator itself.
+
 The host this runs on matters: use ``--participants`` to fit it (each
 participant needs roughly a CPU core to run the course at full speed).
 ``--quick`` runs labs 00, 01, 03 and 99 only (minutes instead of tens of them).
 
-Run: ``.venv/bin/python benchmarks/room.py [--participants 10] [--quick] [--no-baseline]``
+Run: ``.venv/bin/python benchmarks/room.py [--participants 10] [--quick] [--no-baseline]
+[--other-code DIR]``
 """
 
 from __future__ import annotations
@@ -145,9 +150,17 @@ class RoomResult:
     seconds: float
 
 
-def run_room(label: str, count: int, names: list[str], start: str) -> RoomResult:
-    """Start ``count`` participants at once, sample memory until all are done."""
+def run_room(
+    label: str, count: int, names: list[str], start: str, code: str | None = None
+) -> RoomResult:
+    """Start ``count`` participants at once, sample memory until all are done.
+
+    ``code``: a ``utils/`` folder whose ``streamlab`` the participants (kernels and
+    emulators) run instead of this one.
+    """
     env = {**os.environ, "LAB_LAMBDA_START": start}
+    if code:
+        env["PYTHONPATH"] = code
     participants = []
     for _ in range(count):
         state = tempfile.mkdtemp(prefix="streamlab-room-")
@@ -253,6 +266,10 @@ def main() -> None:
     parser.add_argument(
         "--notebooks", help="comma-separated solution names instead of the whole course"
     )
+    parser.add_argument(
+        "--other-code", metavar="DIR",
+        help="also run one participant alone on this utils/ folder (e.g. main's)",
+    )
     parser.add_argument("--participant", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.participant:
@@ -272,6 +289,9 @@ def main() -> None:
     )
     print(f"course: {', '.join(names)}")
     results = [run_room("one participant alone (template fork)", 1, names, "fork")]
+    if args.other_code:
+        code = str(Path(args.other_code).resolve())
+        results.append(run_room(f"one participant alone on {code}", 1, names, "fork", code))
     if not args.no_baseline:
         results.append(run_room("one participant alone, spawn baseline", 1, names, "spawn"))
     results.append(run_room("the room (template fork)", args.participants, names, "fork"))

@@ -19,6 +19,16 @@ def test_glibc_trim_is_found_where_it_exists() -> None:
     memory.release_free_memory()
 
 
+def test_arena_limit_is_set_on_glibc_unless_the_environment_chose_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert memory.limit_arenas() is False  # the environment's own choice stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert memory.limit_arenas() is glibc
+
+
 def test_memory_is_released_once_per_quiet_spell_and_idle_stops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

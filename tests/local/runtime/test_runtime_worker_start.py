@@ -209,12 +209,69 @@ def test_a_killed_template_is_replaced(state_dir: Path) -> None:
         assert _identity(lab)["preloaded"] is True
 
 
+def test_a_killed_spare_worker_is_replaced(state_dir: Path) -> None:
+    # The template forks each worker ahead of demand; a spare that dies is not handed out.
+    with private_emulator(state_dir) as lab:
+        first = _identity(lab)
+        template = _template(lab)
+        wait_for(lambda: len(_spares(template, {first["pid"]})) == 1, timeout=10)
+        for spare in _spares(template, {first["pid"]}):
+            spare.kill()
+        second = _identity(lab)
+        assert second["ppid"] == template.pid
+        assert second["environ"]["LAMBDA_TASK_ROOT"] == second["cwd"]
+        wait_for(lambda: len(_spares(template, {first["pid"], second["pid"]})) == 1, timeout=10)
+
+
+def _spares(template: psutil.Process, workers: set[int]) -> list[psutil.Process]:
+    return [
+        child for child in template.children()
+        if child.pid not in workers and child.status() != psutil.STATUS_ZOMBIE
+    ]
+
+
 def test_killing_the_emulator_leaves_no_template_or_worker(state_dir: Path) -> None:
     with private_emulator(state_dir) as lab:
         worker = _identity(lab)["pid"]
         template = _template(lab).pid
         os.kill(_emulator_pid(lab), signal.SIGKILL)
         wait_for(lambda: not _alive(template) and not _alive(worker), timeout=10)
+
+
+def test_a_busy_worker_ends_when_its_template_is_killed_and_the_emulator_frozen(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    # The emulator frozen, the template killed outright: neither can end the worker, which
+    # is busy in its handler (not reading the Runtime API), and still it must end.
+    with private_emulator(state_dir) as lab:
+        name = deploy(lab, BUSY_FOREVER, Timeout=60)
+        pid_file = tmp_path / "busy.pid"
+        lab.lambda_.invoke(
+            FunctionName=name, InvocationType="Event",
+            Payload=f'{{"pid_file": "{pid_file}"}}'.encode(),
+        )
+        wait_for(pid_file.exists)
+        worker = int(pid_file.read_text())
+        template = _template(lab)
+        assert psutil.Process(worker).ppid() == template.pid
+        emulator = _emulator_pid(lab)
+        os.kill(emulator, signal.SIGSTOP)
+        try:
+            template.kill()
+            wait_for(lambda: not _alive(worker), timeout=10)
+        finally:
+            os.kill(emulator, signal.SIGKILL)
+
+
+BUSY_FOREVER = """
+import os, time
+def handler(event, context):
+    with open(event["pid_file"] + ".tmp", "w") as out:
+        out.write(str(os.getpid()))
+    os.replace(event["pid_file"] + ".tmp", event["pid_file"])
+    while True:
+        time.sleep(0.05)
+"""
 
 
 def test_messages_carry_a_descriptor_across_the_socket() -> None:

@@ -38,11 +38,15 @@ AWS_CLIENT_CONFIG = botocore.config.Config(
 )
 
 
-def local_session(region: str, keys: KeyPair | None = None) -> boto3.Session:
+def local_session(
+    region: str, keys: KeyPair | None = None, botocore_session: Any = None
+) -> boto3.Session:
     """A boto3 session that signs with emulator-issued ``keys`` and cannot see real ones.
 
     ``keys`` default to the notebook identity's (see ``local.identities``); the
     emulator refuses any request not signed by a key it issued.
+    ``botocore_session`` (default: a new ``isolated_botocore_session()``) is the
+    emulator's own, whose model loader its other readers share.
     """
     keys = keys or issued().notebook
     return boto3.Session(
@@ -50,11 +54,11 @@ def local_session(region: str, keys: KeyPair | None = None) -> boto3.Session:
         aws_secret_access_key=keys.secret_key,
         aws_session_token=None,
         region_name=region,
-        botocore_session=_isolated_botocore_session(),
+        botocore_session=botocore_session or isolated_botocore_session(),
     )
 
 
-def _isolated_botocore_session() -> Any:
+def isolated_botocore_session() -> Any:
     """A botocore session blind to AWS_PROFILE and the user's config and credentials files."""
     import botocore.session
 

@@ -27,12 +27,14 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
-import botocore.session
+import botocore.exceptions
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.model import ServiceModel
 
 from ..errors import EmulatorError
+from .botocore_models import shared_loader
 from .iam.evaluator import Request
 from .iam.requests import Authorisations
 
@@ -81,7 +83,7 @@ class _RestRoute:
 
 @cache
 def _rest_routes(service: str) -> list[_RestRoute]:
-    model = botocore.session.get_session().get_service_model(service)
+    model = ServiceModel(shared_loader().load_service_model(service, "service-2"), service)
     routes = []
     for name in model.operation_names:
         http = model.operation_model(name).http

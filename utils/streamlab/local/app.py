@@ -46,6 +46,32 @@ WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves each Host it has seen.
+
+    moto finds a request's backend by listing its own package folder (some
+    180 ``stat`` calls) and then trying every service's URL patterns, twice
+    per request. Both are fixed for the life of the process, so the answer
+    for a host never changes and is looked up once.
+    """
+
+    MAX_HOSTS = 256  # hosts are service.region names; more than this is not a course
+
+    def __init__(self, create_app: Callable[[Any], Any]) -> None:
+        super().__init__(create_app)
+        self._backend_of: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        try:
+            return self._backend_of[host]
+        except KeyError:
+            pass
+        backend = super().get_backend_for_host(host)
+        if len(self._backend_of) < self.MAX_HOSTS:
+            self._backend_of[host] = backend
+        return backend
+
+
 class Interceptor(Protocol):
     """Something that answers some requests before moto sees them."""
 
@@ -72,7 +98,7 @@ class EmulatorApp:
         self.participants = ParticipantAccess(self.moto_lock, self.account_state)
         self.action_log = ActionLog(self._identity_of)
         self.profile: Any = None  # profiles.AwsProfile when serving --profile aws
-        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._moto = _Dispatcher(create_backend_app)
 
     def _secret_for(self, access_key: str) -> str | None:
         """The issued keys' secrets, and those of participants the owner created."""

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import ConfigError, EmulatorError
-from . import memory, moto_patches, paths, profiles, request_log, stream_shards
+from . import botocore_models, memory, moto_patches, paths, profiles, request_log, stream_shards
 from .app import EmulatorApp
 from .extensions import install_extensions
 from .profiles import ProfileOptions
@@ -53,6 +53,7 @@ def build_app(
     profile scales them by its time scale).
     """
     moto_patches.apply()
+    botocore_models.share_with_moto()
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
     profiles.install(app, profile or ProfileOptions())
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     profiles.add_arguments(parser)
     add_shard_arguments(parser)
     args = parser.parse_args(argv)
+    memory.limit_arenas()  # before any thread starts
     forget_real_aws_settings()
     request_log.configure(args.log_file)
     try:

@@ -9,14 +9,17 @@ emulator's loopback address.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import botocore.config
 
-from streamlab.aws.session import local_session
+from streamlab.aws.session import isolated_botocore_session, local_session
 
-from .identities import issued
+from .botocore_models import use_shared_loader
+from .identities import KeyPair, issued
 
 Endpoint = str | Callable[[], str]
 
@@ -26,8 +29,29 @@ def resolve(endpoint: Endpoint) -> str:
     return endpoint() if callable(endpoint) else endpoint
 
 
+_lock = threading.Lock()
+_sessions: dict[KeyPair, boto3.Session] = {}
+
+
+def _session(keys: KeyPair, region: str) -> boto3.Session:
+    """One session per set of keys for all the emulator's clients (lock held).
+
+    A session per client would parse botocore's models again for each: the
+    pollers' Lambda client per region and the destinations' SQS and SNS
+    clients each held their own ~10 MiB of them.
+    """
+    session = _sessions.get(keys)
+    if session is None:
+        botocore_session = use_shared_loader(isolated_botocore_session())
+        session = _sessions[keys] = local_session(region, keys, botocore_session)
+    return session
+
+
 def service_client(
     service: str, region: str, endpoint: Endpoint, config: botocore.config.Config
 ) -> Any:
-    session = local_session(region, issued().service)
-    return session.client(service, endpoint_url=resolve(endpoint), config=config)
+    keys = issued().service
+    with _lock:  # a session's client creation is not thread-safe
+        return _session(keys, region).client(
+            service, region_name=region, endpoint_url=resolve(endpoint), config=config
+        )

@@ -423,8 +423,11 @@ class ExecutionEnvironment(RuntimeApiHandlers):
 
     # ------------------------------------------------------------------ ending
 
-    def _kill(self) -> None:
-        """Kill the worker and whatever the handler started, as Lambda ends a sandbox."""
+    def _kill(self, wait: bool = True) -> None:
+        """Kill the worker and whatever the handler started, as Lambda ends a sandbox.
+
+        ``wait=False`` sends the signal and leaves collecting the exit to a thread.
+        """
         if os.name != "nt":
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see worker_start
@@ -441,14 +444,25 @@ class ExecutionEnvironment(RuntimeApiHandlers):
                 self.process.kill()
             except OSError:
                 pass
+        if wait:
+            self._collect()
+        else:
+            threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
 
-    def close(self) -> None:
-        """End the worker and free its port; safe to call more than once."""
+    def close(self, wait: bool = True) -> None:
+        """End the worker and free its port; safe to call more than once.
+
+        ``wait=False`` (the pool ending an environment while answering an
+        invocation) returns once the worker is signalled, without waiting
+        for it to exit: the answer never waits for another environment's end.
+        """
         self.retired = True
         self._queue.put(None)
-        self._kill()
+        self._kill(wait)
         threading.Thread(target=self._server.close, daemon=True).start()

@@ -4,9 +4,12 @@ This file runs as a standalone script (``python -I -S -B -u forkserver.py``),
 started once by the emulator on Linux and macOS; like ``worker.py`` it imports
 only the standard library and the packages Lambda's Python runtime ships. It
 loads the worker, installs the worker's import rules and imports boto3 once,
-then waits. For each new environment the emulator sends the environment
-variables, the working folder and the write end of a pipe; the template forks,
-and the child becomes the worker:
+then waits. It keeps one child forked ahead of demand (a spare, already in
+its own session and holding no descriptor of the template's but its channel).
+For each new environment the emulator sends the environment variables, the
+working folder and the write end of a pipe; the template hands them to the
+spare (or, if it has none, forks), the child becomes the worker, and the
+template forks the next spare once it has answered:
 
 * its own session and process group (a timeout kills the worker and whatever
   the handler started, as before);
@@ -17,17 +20,18 @@ and the child becomes the worker:
   dropped), the time zone re-read, and the function's code folder as its
   working directory.
 
-A cold start then costs a fork instead of an interpreter start and the imports
-(tens of milliseconds and ~40 MiB each), and the workers share the template's
-memory copy-on-write. The template is single-threaded, so no lock can be held
-at the fork, and it never imported the emulator, so nothing of the emulator
-(sockets, locks, moto) reaches a worker.
+A cold start then costs a hand-over to a process already forked instead of an
+interpreter start and the imports (tens of milliseconds and ~40 MiB each), and
+the workers share the template's memory copy-on-write. The template is
+single-threaded, so no lock can be held at the fork, and it never imported the
+emulator, so nothing of the emulator (sockets, locks, moto) reaches a worker.
 
 Messages both ways are length-prefixed JSON on a Unix socket pair; the pipe's
 descriptor travels with its request (``SCM_RIGHTS``). The template reaps its
 children and reports each exit status, so the emulator can tell how a worker
-ended. It exits, killing its workers, when the emulator's end of the socket
-closes, which also happens when the emulator is killed.
+ended. It exits, killing its workers and its spare, when the emulator's end of
+the socket closes, which also happens when the emulator is killed; on Linux the
+kernel ends its children if the template itself is killed.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ PRELOAD = (
     "botocore.serialize",
     "botocore.regions",
     "botocore.retries.standard",
+    "encodings.idna",  # the first request's host name goes through it
 )
 
 
@@ -123,6 +128,7 @@ def preload(worker) -> None:  # noqa: ANN001
         except ImportError:  # not installed: a handler importing it fails as on AWS
             pass
     warm_boto3()
+    warm_tls()
     # Move everything loaded so far out of the collector's sight: a worker's collections
     # then never walk (and so never copy) the template's objects.
     gc.collect()
@@ -161,17 +167,81 @@ def warm_boto3() -> None:
     boto3.DEFAULT_SESSION = session
 
 
-def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
+def warm_tls() -> None:
+    """Initialise OpenSSL's shared state once, by creating (and dropping) one TLS context.
+
+    Every boto3 client makes TLS contexts (its HTTP session's, and the credential
+    chain's metadata fetchers'), plain-HTTP endpoint or not. OpenSSL 3 loads its
+    providers and algorithm tables on the first one in a process, about 2 MiB and
+    milliseconds; done here, forked workers share that state. The contexts a
+    worker uses are its own, made as before.
+    """
+    try:
+        from botocore.httpsession import create_urllib3_context
+    except ImportError:
+        return
+    try:
+        create_urllib3_context()
+    except Exception:  # no TLS here: a worker fails on it as it would have
+        return
+
+
+class Spare:
+    """A worker forked ahead of demand, waiting for its environment on ``channel``."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel
+
+
+def fork_spare(worker, template_pid: int) -> Spare | None:  # noqa: ANN001
+    """Fork the next worker before it is asked for, so a cold start skips the fork.
+
+    The child does now what needs no environment: its own session, the
+    kernel's watch on the template, default signal handling, and every
+    descriptor closed but its channel. Then it waits. Lambda too keeps
+    environments ready before a function needs one.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        code = 1
+        try:
+            ours.close()
+            os.setsid()
+            watched = _end_with_parent(template_pid)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            channel = theirs.fileno()
+            os.closerange(3, channel)
+            os.closerange(channel + 1, _max_fd())
+            request, fds = read_message(theirs)
+            if request is None or not fds:  # the template is gone, or ends its spare
+                os._exit(0)
+            become_worker(worker, request, fds[0], template_pid, watched)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    theirs.close()
+    return Spare(pid, ours)
+
+
+def become_worker(  # noqa: ANN001
+    worker, request: dict, out_fd: int, template_pid: int, watched: bool
+) -> None:
     """In the forked child: take the environment's identity, then run the worker. Never returns."""
     code = 1
     try:
-        os.setsid()
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.closerange(3, _max_fd())
         # Fresh standard streams on the new descriptors (the old objects knew the old files),
         # unbuffered and UTF-8 as ``-u -X utf8`` made them.
@@ -180,7 +250,12 @@ def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ["LAB_RUNTIME_PARENT_PID"] = str(os.getppid())
+        # The emulator names itself, the parent of a spawned worker; a forked one's parent
+        # is the template, which the kernel watches, or else the worker itself.
+        if watched:
+            os.environ.pop("LAB_RUNTIME_PARENT_PID", None)
+        else:
+            os.environ["LAB_RUNTIME_PARENT_PID"] = str(template_pid)
         time.tzset()
         sys.argv = [worker.__file__]
         worker.main()
@@ -201,6 +276,39 @@ def become_worker(worker, request: dict, out_fd: int) -> None:  # noqa: ANN001
         os._exit(code)
 
 
+def _parent_death_signal():  # noqa: ANN202 - a C function, or None
+    """Linux's ``prctl``, to have the kernel kill a worker when its template ends."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+PR_SET_PDEATHSIG = 1
+_PRCTL = None  # set by the template's main(): the emulator, which imports this module, needs none
+
+
+def _end_with_parent(template_pid: int) -> bool:
+    """Ask the kernel to kill this worker when the template ends; say whether it will.
+
+    The template ends when the emulator does (its socket closes), and ends its
+    workers then; this also covers a template killed outright. Where the kernel
+    cannot do it (macOS), the worker runs a thread that polls for its parent
+    instead, which costs every cold start a thread.
+    """
+    if _PRCTL is None or _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != template_pid:  # the template ended before the request took effect
+        os._exit(1)
+    return True
+
+
 def _text_stream(fd: int, errors: str) -> io.TextIOWrapper:
     raw = io.FileIO(fd, "w", closefd=False)
     return io.TextIOWrapper(raw, encoding="utf-8", errors=errors, write_through=True)
@@ -213,16 +321,30 @@ def _max_fd() -> int:
         return 65536
 
 
-def _reap(sock: socket.socket, children: set[int]) -> None:
+def _reap(sock: socket.socket, children: set[int]) -> set[int]:
+    """Report each ended child; return the pids that ended."""
+    ended: set[int] = set()
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return ended
         if pid == 0:
-            return
+            return ended
+        ended.add(pid)
         children.discard(pid)
         write_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _hand_over(spare: Spare, request: dict, out_fd: int) -> bool:
+    """Give ``spare`` its environment; False if it is gone (the caller forks instead)."""
+    try:
+        write_message(spare.channel, request, (out_fd,))
+        return True
+    except OSError:
+        return False
+    finally:
+        spare.channel.close()
 
 
 def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
@@ -236,7 +358,9 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
     selector.register(sock, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
     children: set[int] = set()
-    write_message(sock, {"ready": os.getpid()})
+    template_pid = os.getpid()
+    write_message(sock, {"ready": template_pid})
+    spare = fork_spare(worker, template_pid)
     try:
         while True:
             for key, _ in selector.select():
@@ -255,22 +379,40 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
                     if out_fd < 0:
                         write_message(sock, {"failed": "no output pipe came with the request"})
                         continue
-                    try:
-                        pid = os.fork()
-                    except OSError as exc:
-                        write_message(sock, {"failed": f"fork failed: {exc}"})
-                        continue
-                    if pid == 0:
-                        become_worker(worker, request, out_fd)
+                    if spare is not None and _hand_over(spare, request, out_fd):
+                        pid = spare.pid
+                    else:
+                        if spare is not None:  # it ended; the reaper collects it
+                            os.kill(spare.pid, signal.SIGKILL)
+                        try:
+                            pid = os.fork()
+                        except OSError as exc:
+                            write_message(sock, {"failed": f"fork failed: {exc}"})
+                            continue
+                        if pid == 0:
+                            os.setsid()
+                            watched = _end_with_parent(template_pid)
+                            signal.set_wakeup_fd(-1)
+                            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                            become_worker(worker, request, out_fd, template_pid, watched)
                     children.add(pid)
                     write_message(sock, {"spawned": pid})
                 finally:
                     for fd in fds:
                         os.close(fd)
-            _reap(sock, children)
+                spare = fork_spare(worker, template_pid)  # after the answer: off the cold start
+            ended = _reap(sock, children)
+            if spare is not None and spare.pid in ended:
+                spare.channel.close()
+                spare = fork_spare(worker, template_pid)
     except (BrokenPipeError, ConnectionError):
         return
     finally:
+        if spare is not None:
+            try:
+                os.kill(spare.pid, signal.SIGKILL)
+            except OSError:
+                pass
         for pid in children:
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -279,7 +421,9 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
 
 
 def main() -> None:
+    global _PRCTL
     sock = socket.socket(fileno=int(os.environ.pop("LAB_TEMPLATE_FD")))
+    _PRCTL = _parent_death_signal()
     worker = load_worker()
     preload(worker)
     serve(sock, worker)

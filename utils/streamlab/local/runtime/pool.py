@@ -99,7 +99,7 @@ class EnvironmentPool:
                     self._cond.wait(min(remaining, 1.0))
         finally:
             for env in to_close:
-                env.close()
+                env.close(wait=False)
 
     def release(self, spec: FunctionSpec, env: ExecutionEnvironment) -> None:
         to_close: list[ExecutionEnvironment] = []
@@ -114,7 +114,7 @@ class EnvironmentPool:
             to_close.extend(self._evict_idle_beyond_cap())
             self._cond.notify_all()
         for stale in to_close:
-            stale.close()
+            stale.close(wait=False)  # the invocation's answer does not wait for it
 
     def _evict_idle_beyond_cap(self) -> list[ExecutionEnvironment]:
         """Remove the least recently used idle environments beyond the cap (lock held)."""
