@@ -170,6 +170,9 @@ def test_a_function_is_pending_then_active_and_updates_take_time(aws: Lab) -> No
     wait_for(lambda: _create_function(aws, _new_role(aws)), timeout=30)  # roles propagate
     name = _name("prof-fn")
     wait_for(lambda: not aws.iam.get_role(RoleName=role.rsplit("/", 1)[1]) or True)
+    # Made before the function: Pending lasts 50-250 ms at this time scale, less than a
+    # client takes to build on a busy machine.
+    client = _client(aws, "lambda")
     for _ in range(300):  # create as soon as the role is assumable, to meet Pending
         try:
             created = aws.lambda_.create_function(
@@ -184,7 +187,6 @@ def test_a_function_is_pending_then_active_and_updates_take_time(aws: Lab) -> No
             assert _code(error) == "InvalidParameterValueException"
             time.sleep(0.05)
     assert created["State"] == "Pending"
-    client = _client(aws, "lambda")
     with pytest.raises(ClientError) as refused:
         client.invoke(FunctionName=name, Payload=b"{}")
     assert _code(refused.value) == "ResourceConflictException"
