@@ -13,7 +13,6 @@ import contextlib
 import importlib.util
 import io
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -25,13 +24,8 @@ from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 from streamlab.local import control
+from streamlab.local.control import free_port
 from streamlab.local.runtime.environment import function_credentials
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _timed(label: str, games: int, action: Callable[[], object]) -> float:
@@ -44,7 +38,7 @@ def _timed(label: str, games: int, action: Callable[[], object]) -> float:
 
 def main(games: int = 500) -> None:
     os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="streamlab-bench-")
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     control.start(port)
     try:

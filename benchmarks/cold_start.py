@@ -25,39 +25,21 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
+from measure import handler_zip, percentile
 from process_tree import tree_memory
+
+from streamlab.local.control import free_port
 
 HANDLER = "def handler(event, context):\n    return {'echo': event}\n"
 BOTO3_HANDLER = "import boto3\n" + HANDLER
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", source)
-    return buffer.getvalue()
 
 
 def _start(start: str, code: str | None = None) -> tuple[int, Any, int]:
@@ -69,7 +51,7 @@ def _start(start: str, code: str | None = None) -> tuple[int, Any, int]:
     from streamlab.config import load_config
     from streamlab.local import control
 
-    port = _free_port()
+    port = free_port()
     os.environ["LAB_LAMBDA_START"] = start
     if code:
         os.environ["PYTHONPATH"] = code
@@ -105,7 +87,7 @@ class _Emulator:
             Runtime="python3.12",
             Role=self.role,
             Handler="lambda_function.handler",
-            Code={"ZipFile": _zip(source + f"# {name}\n")},  # own code: a new task folder
+            Code={"ZipFile": handler_zip(source + f"# {name}\n")},  # own code: a new task folder
         )
 
     def cold(self, label: str | None) -> None:
@@ -193,7 +175,7 @@ def main() -> None:
             init = results[run][f"{label}_init"]
             print(
                 f"  {what:24} {labels[run]:16} p50 {statistics.median(timings):7.1f} ms"
-                f"   p99 {_percentile(timings, 0.99):7.1f} ms"
+                f"   p99 {percentile(timings, 0.99):7.1f} ms"
                 f"   (Init Duration p50 {statistics.median(init):6.1f} ms)"
             )
     for run in runs:

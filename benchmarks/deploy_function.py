@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import tempfile
 import time
 import uuid
 
+from streamlab.local.control import free_port
+
 ROUNDS = 15
 CODE = "def lambda_handler(event, context):\n    return event\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _median_ms(samples: list[float]) -> str:
@@ -33,7 +28,7 @@ def _median_ms(samples: list[float]) -> str:
 
 def main() -> None:
     os.environ["LAB_STATE_DIR"] = tempfile.mkdtemp(prefix="streamlab-bench-")
-    port = _free_port()
+    port = free_port()
     os.environ.update(LAB_BACKEND="local", LAB_ENDPOINT=f"http://127.0.0.1:{port}")
     from streamlab import connect
     from streamlab.aws import functions, roles

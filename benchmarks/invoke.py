@@ -16,17 +16,18 @@ Run: ``.venv/bin/python benchmarks/invoke.py [--warm 300] [--cold 5] [--spawn 20
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
+
+from measure import handler_zip, percentile
+
+from streamlab.local.control import free_port
 
 HANDLER = """
 def handler(event, context):
@@ -34,25 +35,6 @@ def handler(event, context):
 """
 # What the labs' handlers look like: boto3 imported at module level.
 BOTO3_HANDLER = "import boto3\n" + HANDLER
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", source)
-    return buffer.getvalue()
 
 
 def _spawn_per_call(calls: int, folder: Path, source: str) -> list[float]:
@@ -87,7 +69,7 @@ def main() -> None:
     from streamlab.config import load_config
     from streamlab.local import control
 
-    port = _free_port()
+    port = free_port()
     control.start(port)
     try:
         lab = connect(
@@ -103,7 +85,7 @@ def main() -> None:
                 Runtime="python3.12",
                 Role=role,
                 Handler="lambda_function.handler",
-                Code={"ZipFile": _zip(source)},
+                Code={"ZipFile": handler_zip(source)},
             )
 
         create("warmup")
@@ -145,7 +127,7 @@ def main() -> None:
         ("plain handler", warm, spawn),
         ("handler importing boto3", warm_boto3, spawn_boto3),
     ):
-        warm_p50, warm_p99 = statistics.median(timings), _percentile(timings, 0.99)
+        warm_p50, warm_p99 = statistics.median(timings), percentile(timings, 0.99)
         spawn_p50 = statistics.median(baseline)
         print(f"{label}:")
         print(f"  warm invoke through boto3      p50 {warm_p50:8.2f} ms   p99 {warm_p99:8.2f} ms")

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,23 +44,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from measure import percentile
 from process_tree import MIB, TreeMemory, tree_breakdown, tree_memory
+
+from streamlab.local.control import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ("00_setup", "01_dynamodb_basics", "03_lambda", "99_cleanup")
 CELL_TIMEOUT_SECONDS = 300  # a loaded host is slow; a cell that takes longer is stuck
 PARTICIPANT_TIMEOUT_SECONDS = 3600
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 # --------------------------------------------------------------------------- one participant
@@ -164,7 +155,7 @@ def run_room(
     participants = []
     for _ in range(count):
         state = tempfile.mkdtemp(prefix="streamlab-room-")
-        port = _free_port()
+        port = free_port()
         out = str(Path(state) / "result.json")
         command = [
             sys.executable,
@@ -235,7 +226,7 @@ def _report(result: RoomResult) -> None:
     if result.cells:
         print(
             f"  cell time      p50 {statistics.median(result.cells):7.2f} s   "
-            f"p99 {_percentile(result.cells, 0.99):7.2f} s   ({len(result.cells)} cells)"
+            f"p99 {percentile(result.cells, 0.99):7.2f} s   ({len(result.cells)} cells)"
         )
     emulators = [p.emulator_peak for p in result.participants]
     worst = max(emulators, key=lambda m: m.pss)

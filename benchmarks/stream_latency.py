@@ -18,7 +18,6 @@ import argparse
 import io
 import json
 import os
-import socket
 import statistics
 import tempfile
 import threading
@@ -26,7 +25,10 @@ import time
 import zipfile
 from typing import Any
 
+from measure import percentile
+
 from streamlab.aws.roles import trust_policy
+from streamlab.local.control import free_port
 from streamlab.local.pollers.permissions import STREAM_ACTIONS
 
 AWS_POLL_INTERVAL_MS = 250.0
@@ -58,17 +60,6 @@ POLICY = {
     "Statement": [{"Effect": "Allow", "Resource": "*", "Action": list(STREAM_ACTIONS)}],
 }
 TRUST = trust_policy()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 class Bench:

@@ -9,7 +9,6 @@ fixture's clients carry dummy credentials and that loopback endpoint.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,7 @@ import pytest
 from streamlab.aws.session import Lab, connect
 from streamlab.config import endpoint_port, load_config
 from streamlab.local import control
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from streamlab.local.control import free_port
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ import pytest
 from streamlab.apps import game
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
+from streamlab.local.control import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "solutions/04_event_driven_app.ipynb"
@@ -150,14 +151,6 @@ class JupyterLab:
                 pass
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def prefix() -> str:
     return f"ui{uuid.uuid4().hex[:6]}-"
@@ -198,7 +191,7 @@ def jupyterlab(
     )
     # LAB_TEST_MODE stays unset: here the widgets must be the live ones, not snapshots.
     _quiet_lab_settings(settings / "lab-settings")
-    server = JupyterLab(root, env, _free_port())
+    server = JupyterLab(root, env, free_port())
     try:
         server.wait_ready()
         yield server

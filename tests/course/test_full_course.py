@@ -27,6 +27,7 @@ from streamlab.aws.session import connect
 from streamlab.config import load_config
 from streamlab.local import control
 from streamlab.local.actions import read_action_log
+from streamlab.local.control import free_port
 from streamlab.local.iam.evaluator import Request, evaluate_all
 from streamlab.local.identities import FUNCTION, NOTEBOOK
 from streamlab.tooling.cleanup import find_resources
@@ -67,7 +68,7 @@ def _notebooks() -> list[Path]:
 def course_run(state_dir) -> Iterator[dict]:
     missing = [path.name for path in _notebooks() if not path.exists()]
     assert not missing, f"solution notebooks missing from the course: {missing}"
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     control.start(port)
     keys = ("LAB_ENDPOINT", "LAB_PREFIX", "LAB_BACKEND", "LAB_PERMISSIONS_BOUNDARY")
@@ -110,14 +111,6 @@ def course_run(state_dir) -> Iterator[dict]:
 
 def _clear_actions(endpoint: str) -> None:
     read_action_log(endpoint, clear=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_every_notebook_runs_and_cleanup_leaves_nothing_in_the_account(course_run: dict) -> None:

@@ -23,7 +23,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from streamlab.local.control import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB00 = ROOT / "solutions" / "00_setup.ipynb"
@@ -111,12 +112,6 @@ def _shared_environment(folder: Path) -> Path:
     shared = venv / "lib" / version / "site-packages" / "streamlab-hub-test.pth"
     shared.write_text(f"{site_packages}\n{ROOT / 'utils'}\n")
     return venv / "bin" / "python"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -251,16 +246,16 @@ def hub() -> Iterator[Hub]:
             )
             if created.returncode != 0:
                 pytest.skip(f"useradd failed: {created.stderr.strip()}")
-            users.append(HubUser(name, home, _free_port()))
+            users.append(HubUser(name, home, free_port()))
         token = secrets.token_hex(32)
-        hub_port = _free_port()
+        hub_port = free_port()
         (folder / "jupyterhub_config.py").write_text(
             CONFIG.format(
                 ports=json.dumps({user.name: user.port for user in users}),
                 homes=json.dumps({user.name: str(user.home) for user in users}),
                 hub_port=hub_port,
-                api_port=_free_port(),
-                proxy_api_port=_free_port(),
+                api_port=free_port(),
+                proxy_api_port=free_port(),
                 folder=folder,
                 proxy=_proxy(),
                 token=token,

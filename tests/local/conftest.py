@@ -11,11 +11,12 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from mapping_helpers import InProcess, Recorder, free_port
+from mapping_helpers import InProcess, Recorder
 from werkzeug.serving import make_server
 
 from streamlab.aws.session import connect
 from streamlab.config import load_config
+from streamlab.local.control import free_port
 from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.local.server import build_app
 

@@ -12,7 +12,6 @@ import base64
 import io
 import json
 import os
-import socket
 import time
 import uuid
 import zipfile
@@ -27,6 +26,7 @@ from streamlab.aws.roles import trust_policy
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 from streamlab.local import control
+from streamlab.local.control import free_port
 
 ROLE_NAME = "streamlab-test-lambda-role"
 TRUST_POLICY = json.dumps(trust_policy())
@@ -124,12 +124,6 @@ def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> A
         time.sleep(interval)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def private_emulator(state_dir: Path, **environment: str) -> Iterator[Lab]:
     """A second emulator started with extra environment variables, stopped afterwards.
@@ -137,7 +131,7 @@ def private_emulator(state_dir: Path, **environment: str) -> Iterator[Lab]:
     ``state_dir`` (the session fixture) keeps its pid, log and code files out of
     the learner's ``~/.streamlab``.
     """
-    port = _free_port()
+    port = free_port()
     environment = {**environment, "LAB_STATE_DIR": str(state_dir)}
     saved = {key: os.environ.get(key) for key in environment}
     os.environ.update(environment)

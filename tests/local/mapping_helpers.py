@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import threading
 import time
 import zipfile
@@ -20,12 +19,6 @@ from streamlab.local.pollers.permissions import STREAM_ACTIONS as POLLER_STREAM_
 STREAM_ACTIONS = list(POLLER_STREAM_ACTIONS)
 TRUST = trust_policy()
 NOOP_HANDLER = "def handler(event, context):\n    return None\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique(lab: Lab, base: str) -> str:

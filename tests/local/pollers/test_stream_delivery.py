@@ -17,7 +17,6 @@ import pytest
 from mapping_helpers import (
     InProcess,
     Recorder,
-    free_port,
     function,
     role,
     stream_table,
@@ -29,6 +28,7 @@ from werkzeug.serving import make_server
 from streamlab.aws.session import connect
 from streamlab.config import load_config
 from streamlab.local import stream_shards
+from streamlab.local.control import free_port
 from streamlab.local.pollers.invoker import InvokeResult
 from streamlab.local.pollers.poller import FALLBACK_POLL_SECONDS
 from streamlab.local.server import build_app

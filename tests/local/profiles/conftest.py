@@ -17,7 +17,7 @@ import pytest
 from streamlab.aws.session import Lab, connect
 from streamlab.config import load_config
 from streamlab.local import control
-from streamlab.tooling.run_notebooks import free_port
+from streamlab.local.control import free_port
 
 TIME_SCALE = 0.05
 

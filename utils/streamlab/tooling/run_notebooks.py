@@ -10,7 +10,6 @@ static snapshots; the learner's emulator on the default port is never touched.
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,7 @@ from typing import Any
 import nbformat
 
 from streamlab.errors import LabError
+from streamlab.local.control import free_port
 from streamlab.tooling import build_labs
 
 CELL_TIMEOUT_SECONDS = 120
@@ -49,12 +49,6 @@ class RunResult:
     @property
     def failures(self) -> list[CellOutcome]:
         return [cell for cell in self.cells if cell.failed]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
