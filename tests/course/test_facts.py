@@ -244,7 +244,7 @@ CLAIMS = [
     ),
     # Facts the labs never mentioned.
     Claim(
-        "at most two readers per shard; lab 06 puts three functions on one stream",
+        "at most two readers per shard; lab 06 disconnects lab 04's aggregator to keep to two",
         STREAMS,
         (NB06, G06, POLLERS),
         says=(r"two readers per shard",),

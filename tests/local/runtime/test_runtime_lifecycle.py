@@ -191,6 +191,48 @@ def test_least_recently_used_idle_environments_beyond_the_cap_are_stopped(tight_
     assert invoke(lab, older)["body"]["count"] == 1  # cold again
 
 
+@pytest.fixture(scope="module")
+def budget_lab(state_dir: Path) -> Iterator[Lab]:
+    """An emulator that keeps at most two environments alive before idle ones make room."""
+    with private_emulator(state_dir, LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS="2") as lab:
+        yield lab
+
+
+def test_a_new_environment_stops_the_least_recently_used_idle_one_beyond_the_budget(
+    budget_lab: Lab,
+) -> None:
+    lab = budget_lab
+    oldest, older, newest = (deploy(lab, COUNTER) for _ in range(3))
+    oldest_pid = invoke(lab, oldest)["body"]["pid"]
+    older_pid = invoke(lab, older)["body"]["pid"]
+    assert _alive(oldest_pid) and _alive(older_pid)  # two live: within the budget
+    invoke(lab, newest)  # a third needs room: the least recently used idle one goes
+    wait_for(lambda: not _alive(oldest_pid))
+    assert _alive(older_pid)
+    assert invoke(lab, older)["body"]["count"] == 2  # still warm
+    assert invoke(lab, oldest)["body"]["count"] == 1  # cold again
+
+
+def test_busy_environments_are_never_stopped_to_make_room(
+    budget_lab: Lab, tmp_path: Path
+) -> None:
+    lab = budget_lab
+    name = deploy(lab, GATED, Timeout=30)
+    gate = tmp_path / "gate"
+    started = [tmp_path / f"started-{i}" for i in range(3)]
+    calls = [
+        _invoke_in_background(lab, name, {"gate": str(gate), "started": str(path)})
+        for path in started
+    ]
+    for path in started:  # three at once, beyond the budget of two
+        wait_for(path.exists)
+    gate.touch()
+    for thread, _ in calls:
+        thread.join(timeout=30)
+    pids = {box["response"]["body"]["pid"] for _, box in calls}
+    assert len(pids) == 3
+
+
 def test_workers_end_when_the_emulator_stops(state_dir: Path) -> None:
     with private_emulator(state_dir) as lab:
         pid = invoke(lab, deploy(lab, COUNTER))["body"]["pid"]

@@ -12,7 +12,14 @@
   function was deleted, are reaped; beyond ``LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS``
   (default 10) idle ones in all, the least recently used are stopped, so a
   session that deploys many functions does not fill the laptop's memory (AWS
-  too reclaims idle environments when it likes). ``close`` ends them all.
+  too reclaims idle environments when it likes).
+* When a function needs a new environment and ``LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS``
+  (default 8) are alive, busy or idle, the least recently used idle ones (of
+  any function) are stopped first, as Lambda reclaims idle capacity to place
+  new work. A busy environment is never stopped for room, so a burst may go
+  beyond the figure; what it bounds is the idle environments kept on top of a
+  burst (lab 06's two readers on four shards run eight at once). ``close``
+  ends them all.
 """
 
 from __future__ import annotations
@@ -89,6 +96,7 @@ class EnvironmentPool:
                         len([e for e in envs if not e.retired])
                         < self.settings.max_environments_per_function
                     ):
+                        to_close.extend(self._make_room())
                         env = self._factory(spec)
                         envs.append(env)
                         self._busy.add(env)
@@ -129,6 +137,28 @@ class EnvironmentPool:
             return []
         evicted = []
         for _, key, env in sorted(idle, key=lambda item: item[0])[:excess]:
+            self._envs[key].remove(env)
+            evicted.append(env)
+        return evicted
+
+    def _make_room(self) -> list[ExecutionEnvironment]:
+        """Remove least recently used idle environments while the live ones fill the budget
+        (lock held); the caller starts a new one."""
+        live = sum(len(envs) for envs in self._envs.values())
+        excess = live + 1 - self.settings.max_live_environments
+        if excess <= 0:
+            return []
+        idle = sorted(
+            (
+                (env.last_used, key, env)
+                for key, envs in self._envs.items()
+                for env in envs
+                if env not in self._busy
+            ),
+            key=lambda item: item[0],
+        )
+        evicted = []
+        for _, key, env in idle[:excess]:
             self._envs[key].remove(env)
             evicted.append(env)
         return evicted

@@ -20,6 +20,11 @@ STARTS = ("fork", "spawn")
 # so a learner who reads between two invocations still finds the function warm,
 # and a laptop or a shared host does not keep a forgotten worker for long.
 DEFAULT_IDLE_SECONDS = 300.0
+# Environments alive at once (busy or idle) before idle ones make room for a new
+# one: what lab 06's two readers on four shards run at once. A busy environment
+# is never stopped for room; each live one costs about 14 MiB, so the figure
+# bounds what a participant's emulator holds on a shared workshop host.
+DEFAULT_LIVE_ENVIRONMENTS = 8
 
 
 def _fork_available() -> bool:
@@ -34,6 +39,7 @@ class RuntimeSettings:
     start: str = "spawn"  # fork: from the template process (see worker_start); spawn: a new one
     max_environments_per_function: int = 10
     max_idle_environments: int = 10
+    max_live_environments: int = DEFAULT_LIVE_ENVIRONMENTS
     idle_seconds: float = DEFAULT_IDLE_SECONDS
     pending_seconds: float = 0.0
     async_retry_base_seconds: float = 0.5
@@ -80,6 +86,9 @@ def load_settings(environ: dict[str, str] | None = None) -> RuntimeSettings:
         start=start,
         max_environments_per_function=int(_number(env, "LAB_LAMBDA_MAX_ENVIRONMENTS", 10, 1)),
         max_idle_environments=int(_number(env, "LAB_LAMBDA_MAX_IDLE_ENVIRONMENTS", 10, 0)),
+        max_live_environments=int(
+            _number(env, "LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS", DEFAULT_LIVE_ENVIRONMENTS, 1)
+        ),
         idle_seconds=_number(env, "LAB_LAMBDA_IDLE_SECONDS", DEFAULT_IDLE_SECONDS, 0.1),
         pending_seconds=_number(env, "LAB_LAMBDA_PENDING_SECONDS", 0.0, 0.0),
         async_retry_base_seconds=_number(env, "LAB_LAMBDA_ASYNC_RETRY_SECONDS", 0.5, 0.0),
