@@ -293,6 +293,40 @@ def test_messages_carry_a_descriptor_across_the_socket() -> None:
         theirs.close()
 
 
+WARM_UP_LEAVES_NOTHING = """
+import os
+import boto3, botocore.config, botocore.exceptions
+from streamlab.local.runtime import forkserver
+forkserver.warm_boto3()
+before_env, before_session = dict(os.environ), boto3.DEFAULT_SESSION
+forkserver.warm_code_paths()
+assert dict(os.environ) == before_env, "the warm-up left variables behind"
+assert boto3.DEFAULT_SESSION is before_session, "the warm-up replaced the default session"
+client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url="http://127.0.0.1:9",
+                      aws_access_key_id="a", aws_secret_access_key="b",
+                      config=botocore.config.Config(retries={"total_max_attempts": 1}))
+try:
+    client.list_tables()
+except botocore.exceptions.EndpointConnectionError:
+    print("sent")  # the request left: no canned answer stayed on the default session
+"""
+
+
+def test_warm_up_leaves_no_variable_session_or_canned_answer_behind(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP_LEAVES_NOTHING],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "sent"
+
+
 def _alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE

@@ -129,6 +129,7 @@ def preload(worker) -> None:  # noqa: ANN001
             pass
     warm_boto3()
     warm_tls()
+    warm_code_paths()
     # Move everything loaded so far out of the collector's sight: a worker's collections
     # then never walk (and so never copy) the template's objects.
     gc.collect()
@@ -202,6 +203,85 @@ def warm_tls() -> None:
         create_urllib3_context()
     except Exception:  # no TLS here: a worker fails on it as it would have
         return
+
+
+#: what a DynamoDB answer could hold: enough for every warm-up call to parse an item
+WARM_ANSWER = b'{"Item": {"k": {"S": "a"}, "n": {"N": "1"}}}'
+
+
+class _CannedBody:
+    """The raw body of a canned answer, as urllib3's response streams it to botocore."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: object):  # noqa: ANN202 - a generator of bytes
+        yield self._body
+
+
+def _canned_answer(request, **_: object):  # noqa: ANN001, ANN202
+    from botocore.awsrequest import AWSResponse
+
+    headers = {"x-amzn-RequestId": "warm-up", "Content-Type": "application/x-amz-json-1.0"}
+    return AWSResponse(request.url, 200, headers, _CannedBody(WARM_ANSWER))
+
+
+def warm_code_paths(rounds: int = 1) -> None:
+    """Run once what a handler's first boto3 calls run, before any worker is forked.
+
+    A forked worker copies every page of the template it writes to, and CPython
+    3.11 writes to code as it first runs it (warm-up counters, then the
+    specialised instructions it writes into the bytecode). A handler's
+    ``boto3.resource("dynamodb")`` and its first calls run thousands of
+    functions; run here once, a worker that uses DynamoDB copies about 1 MiB
+    less of the template and starts a few milliseconds sooner. (More rounds
+    save little more and leave the template more freed memory that workers
+    then copy as they allocate into it.)
+
+    Nothing of it stays behind: the clients come from a session of their own
+    (the default session a handler uses is untouched; they share its loader,
+    whose models are read-only), the credentials and region are set for the
+    warm-up and then restored, and no request leaves the process: every call
+    gets a canned answer before it would be sent.
+    """
+    try:
+        import boto3
+        import botocore.session
+    except ImportError:
+        return
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="warm-up", AWS_SECRET_ACCESS_KEY="warm-up", AWS_DEFAULT_REGION="us-east-1"
+    )
+    try:
+        loader = boto3.DEFAULT_SESSION._loader if boto3.DEFAULT_SESSION else None  # noqa: SLF001
+        for _ in range(rounds):
+            botocore_session = botocore.session.Session()
+            if loader is not None:
+                botocore_session.register_component("data_loader", loader)
+            session = boto3.Session(botocore_session=botocore_session)
+            session.events.register("before-send", _canned_answer)
+            endpoint = "http://127.0.0.1:9"  # never reached: the answer comes before sending
+            table = session.resource("dynamodb", endpoint_url=endpoint).Table("warm-up")
+            table.get_item(Key={"k": "a"})
+            table.put_item(Item={"k": "a", "n": 1})
+            table.update_item(
+                Key={"k": "a"},
+                UpdateExpression="ADD n :one",
+                ExpressionAttributeValues={":one": 1},
+            )
+            client = session.client("dynamodb", endpoint_url=endpoint, region_name="us-west-2")
+            client.put_item(TableName="warm-up", Item={"k": {"S": "a"}})
+            client.delete_item(TableName="warm-up", Key={"k": {"S": "a"}})
+    except Exception:  # a boto3 that differs: workers simply run that code cold, as before
+        pass
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class Spare:
