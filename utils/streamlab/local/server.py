@@ -29,6 +29,7 @@ from . import (
     botocore_models,
     memory,
     moto_instances,
+    moto_managed_policies,
     moto_patches,
     paths,
     profiles,
@@ -63,6 +64,7 @@ def build_app(
     """
     moto_patches.apply()
     moto_instances.apply()
+    moto_managed_policies.apply()
     botocore_models.share_with_moto()
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
