@@ -193,3 +193,18 @@ def test_errors_keep_their_code_status_and_message_with_compact_models(
     assert _error(lambda: lab.logs.get_log_events(logGroupName="/none", logStreamName="x")) == (
         "ResourceNotFoundException", "The specified log group does not exist.", 400,
     )
+
+
+def test_moto_reads_the_shared_model_unless_it_adds_extras() -> None:
+    botocore_models.share_with_moto()
+    shared = botocore_models.shared_loader()
+    for service in ("dynamodb", "dynamodbstreams", "lambda", "logs", "iam", "sns"):
+        moto_model = moto.core.utils._load_service_model(service, "service-2")
+        assert moto_model is shared.load_service_model(service, "service-2"), service
+    moto_sqs = moto.core.utils._load_service_model("sqs", "service-2")
+    shared_sqs = shared.load_service_model("sqs", "service-2")
+    assert moto_sqs is not shared_sqs  # moto's extras go into its own copy ...
+    assert moto_sqs["metadata"]["protocols"] == ["json", "query"]
+    assert shared_sqs == _compact_loader().load_service_model("sqs", "service-2")  # ... only
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
+        moto.core.utils._load_service_model("no-such-service", "service-2")

@@ -8,7 +8,8 @@ several places (moto's list of regions per backend, the action recogniser,
 the clients of its calls into itself), so they read through this one loader:
 each file is parsed once. The models are read-only to all of them, as they are
 to the clients of one botocore session, which share its loader in just this
-way. (moto's own service models stay moto's: it adds its extras to them.)
+way. moto's service models are the shared ones too, except where moto adds its
+extras to them (SQS's, S3's), which it does to a copy of its own.
 
 Every model the process parses, the shared loader's and moto's, is parsed
 compactly (``CompactJSONFileLoader``), about a third of botocore's size:
@@ -107,16 +108,40 @@ def _moto_session() -> boto3.Session:
     return boto3.Session(botocore_session=use_shared_loader(isolated_botocore_session()))
 
 
+class _MotoModelLoader(MotoLoader):
+    """moto's loader (its files and extras), parsing compactly; a model to which neither
+    moto nor botocore adds extras is the shared loader's very object, not a second copy
+    (moto, like botocore's clients, only reads a model)."""
+
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        shared = shared_loader()
+        if service_name in self.list_available_services(type_name):
+            version = api_version or self.determine_latest_version(service_name, type_name)
+            if not _has_extras(self, service_name, type_name, version) and not _has_extras(
+                shared, service_name, type_name, version
+            ):
+                return shared.load_service_model(service_name, type_name, version)
+        return super().load_service_model(service_name, type_name, api_version)
+
+
+def _has_extras(loader: Loader, service_name: str, type_name: str, api_version: str) -> bool:
+    """Does ``loader`` add extras (moto's, botocore's ``sdk``) to this model?"""
+    return any(True for _ in loader._find_extras(service_name, type_name, api_version))
+
+
 def moto_loader() -> MotoLoader:
     """A loader as moto makes one for each model it reads (with its extras), parsing compactly."""
-    return MotoLoader(extra_search_paths=[moto_root], file_loader=CompactJSONFileLoader())
+    return _MotoModelLoader(extra_search_paths=[moto_root], file_loader=CompactJSONFileLoader())
 
 
 def share_with_moto() -> None:
     """moto lists each backend's regions from a boto3 session it keeps for the process
     (``AccountSpecificBackend.get_session``): let that session read the shared loader,
-    so ``endpoints.json`` is parsed once, not once more for moto. moto's own service
-    models (its request parsers, serialisers and error shapes) are parsed compactly too:
-    moto reads their shapes, never their documentation."""
+    so ``endpoints.json`` is parsed once, not once more for moto. The service models
+    moto reads for its request parsers, serialisers and error shapes are the shared
+    loader's, or, where moto adds extras, its own parsed compactly: moto reads their
+    shapes, never their documentation."""
     AccountSpecificBackend.get_session = classmethod(lambda cls: _moto_session())
     moto.core.utils.create_loader = moto_loader
