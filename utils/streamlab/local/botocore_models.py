@@ -1,27 +1,88 @@
-"""One botocore model loader for the whole emulator process.
+"""One botocore model loader for the whole emulator process, reading models compactly.
 
 botocore parses its JSON models into Python objects: ``endpoints.json`` alone
-is about 7 MiB of them, a service's API model several more. Every botocore
+is about 7 MiB of them, a service's API model one to three more. Every botocore
 session has its own loader and so its own copy, and moto creates a new loader
 for each service model it reads. The emulator reads the same files from
 several places (moto's list of regions per backend, the action recogniser,
 the clients of its calls into itself), so they read through this one loader:
 each file is parsed once. The models are read-only to all of them, as they are
 to the clients of one botocore session, which share its loader in just this
-way. (moto's own service models stay moto's: it adds its extras to them.)
+way. moto's service models are the shared ones too, except where moto adds its
+extras to them (SQS's, S3's), which it does to a copy of its own.
+
+Every model the process parses, the shared loader's and moto's, is parsed
+compactly (``CompactJSONFileLoader``), about a third of botocore's size:
+
+* plain dicts, not botocore's ``OrderedDict`` (a dict keeps its order too, in
+  less than two thirds of the memory, and nothing reads a model's order);
+* no documentation: ``documentation`` and ``documentationUrl`` strings are
+  what botocore puts in docstrings and moto never reads; the emulator shows
+  no docstring;
+* repeated names shared: shape names, types and keys are interned, one string
+  for all their uses;
+* in ``endpoints.json``, no ``variants``: they hold the FIPS and dual-stack
+  endpoints, which botocore reads only for a client asked for one
+  (``use_fips_endpoint``, ``use_dualstack_endpoint``); the emulator's clients
+  never are (it drops every ``AWS_*`` setting), and region lists never read them.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import boto3
-from botocore.loaders import Loader, create_loader
+import moto.core.utils
+from botocore.loaders import JSONFileLoader, Loader
 from moto.core.base_backend import AccountSpecificBackend
+from moto.core.loaders import Loader as MotoLoader
+from moto.core.loaders import moto_root
 
 from ..aws.session import isolated_botocore_session
+
+DOCUMENTATION_KEYS = frozenset({"documentation", "documentationUrl"})
+ENDPOINTS_FILE = "endpoints.json"  # botocore's partitions, regions and endpoints per service
+INTERN_LONGEST = 64  # names, types and hostnames repeat; longer strings seldom do
+
+_intern = sys.intern
+
+
+def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a plain dict, without documentation, its short strings shared."""
+    return {
+        _intern(key): (_intern(value) if type(value) is str and len(value) <= INTERN_LONGEST
+                       else value)
+        for key, value in pairs
+        if not (key in DOCUMENTATION_KEYS and type(value) is str)
+    }
+
+
+def _compact_endpoints_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """As ``_compact_object``, without the FIPS and dual-stack ``variants`` lists."""
+    return _compact_object([(key, value) for key, value in pairs if key != "variants"])
+
+
+class CompactJSONFileLoader(JSONFileLoader):
+    """botocore's JSON file loader, parsing into the compact form described above."""
+
+    def _load_file(self, full_path: str, open_method: Callable[..., Any]) -> Any:
+        if not os.path.isfile(full_path):
+            return None
+        with open_method(full_path, "rb") as fp:
+            payload = fp.read().decode("utf-8")
+        hook = (
+            _compact_endpoints_object
+            if os.path.basename(full_path) == ENDPOINTS_FILE
+            else _compact_object
+        )
+        return json.loads(payload, object_pairs_hook=hook)
+
 
 _lock = threading.Lock()
 _loader: Loader | None = None
@@ -32,7 +93,7 @@ def shared_loader() -> Loader:
     global _loader
     with _lock:
         if _loader is None:
-            _loader = create_loader()
+            _loader = Loader(file_loader=CompactJSONFileLoader())
         return _loader
 
 
@@ -47,8 +108,40 @@ def _moto_session() -> boto3.Session:
     return boto3.Session(botocore_session=use_shared_loader(isolated_botocore_session()))
 
 
+class _MotoModelLoader(MotoLoader):
+    """moto's loader (its files and extras), parsing compactly; a model to which neither
+    moto nor botocore adds extras is the shared loader's very object, not a second copy
+    (moto, like botocore's clients, only reads a model)."""
+
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        shared = shared_loader()
+        if service_name in self.list_available_services(type_name):
+            version = api_version or self.determine_latest_version(service_name, type_name)
+            if not _has_extras(self, service_name, type_name, version) and not _has_extras(
+                shared, service_name, type_name, version
+            ):
+                return shared.load_service_model(service_name, type_name, version)
+        return super().load_service_model(service_name, type_name, api_version)
+
+
+def _has_extras(loader: Loader, service_name: str, type_name: str, api_version: str) -> bool:
+    """Does ``loader`` add extras (moto's, botocore's ``sdk``) to this model?"""
+    return any(True for _ in loader._find_extras(service_name, type_name, api_version))
+
+
+def moto_loader() -> MotoLoader:
+    """A loader as moto makes one for each model it reads (with its extras), parsing compactly."""
+    return _MotoModelLoader(extra_search_paths=[moto_root], file_loader=CompactJSONFileLoader())
+
+
 def share_with_moto() -> None:
     """moto lists each backend's regions from a boto3 session it keeps for the process
     (``AccountSpecificBackend.get_session``): let that session read the shared loader,
-    so ``endpoints.json`` is parsed once, not once more for moto."""
+    so ``endpoints.json`` is parsed once, not once more for moto. The service models
+    moto reads for its request parsers, serialisers and error shapes are the shared
+    loader's, or, where moto adds extras, its own parsed compactly: moto reads their
+    shapes, never their documentation."""
     AccountSpecificBackend.get_session = classmethod(lambda cls: _moto_session())
+    moto.core.utils.create_loader = moto_loader

@@ -25,7 +25,17 @@ from werkzeug.serving import make_server
 
 from ..config import DEFAULT_PORT, LOOPBACK_HOSTS
 from ..errors import ConfigError, EmulatorError
-from . import botocore_models, memory, moto_patches, paths, profiles, request_log, stream_shards
+from . import (
+    botocore_models,
+    memory,
+    moto_instances,
+    moto_managed_policies,
+    moto_patches,
+    paths,
+    profiles,
+    request_log,
+    stream_shards,
+)
 from .app import EmulatorApp
 from .extensions import install_extensions
 from .profiles import ProfileOptions
@@ -53,6 +63,8 @@ def build_app(
     profile scales them by its time scale).
     """
     moto_patches.apply()
+    moto_instances.apply()
+    moto_managed_policies.apply()
     botocore_models.share_with_moto()
     app = EmulatorApp(host=host, port=port)
     install_extensions(app)
