@@ -28,6 +28,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from streamlab.local import botocore_models, service_clients
 from streamlab.local.app import _Dispatcher
+from streamlab.local.compact_models import DOCUMENTATION_KEYS, CompactJSONFileLoader
 
 HOSTS = [
     None,
@@ -89,11 +90,11 @@ def _without(data: object, drop: Callable[[str, object], bool]) -> object:
 
 def _compact_loader() -> Loader:
     """A new loader as the shared one (which botocore writes into: see ``_endpoint``)."""
-    return Loader(file_loader=botocore_models.CompactJSONFileLoader())
+    return Loader(file_loader=CompactJSONFileLoader(drop_endpoint_variants=True))
 
 
 def _documentation(key: str, value: object) -> bool:
-    return key in botocore_models.DOCUMENTATION_KEYS and isinstance(value, str)
+    return key in DOCUMENTATION_KEYS and isinstance(value, str)
 
 
 def _documentation_or_variants(key: str, value: object) -> bool:
@@ -114,6 +115,14 @@ def test_compact_endpoints_are_botocores_without_documentation_and_variants() ->
     compact = _compact_loader().load_data("endpoints")
     assert compact == _without(pristine, _documentation_or_variants)
     assert "variants" in json.dumps(pristine)
+
+
+def test_the_templates_compact_endpoints_keep_fips_and_dual_stack_variants() -> None:
+    """Functions may ask for FIPS or dual-stack endpoints: the worker template keeps them."""
+    pristine = create_loader().load_data("endpoints")
+    compact = Loader(file_loader=CompactJSONFileLoader()).load_data("endpoints")
+    assert compact == _without(pristine, _documentation)
+    assert "variants" in json.dumps(compact)
 
 
 @pytest.mark.parametrize("service", KIT_SERVICES)

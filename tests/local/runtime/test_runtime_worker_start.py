@@ -168,6 +168,36 @@ def test_preloaded_boto3_reads_the_function_environment(lab: Lab, spawn_lab: Lab
     assert view(lab)["retries"].get("total_max_attempts") != 7  # nothing kept from the last one
 
 
+# What the default session's loader hands a handler's clients.
+MODELS_VIEW = """
+import boto3
+CLIENT = boto3.client("dynamodb")
+def handler(event, context):
+    loader = boto3.DEFAULT_SESSION._loader
+    model = loader.load_service_model("dynamodb", "service-2")
+    endpoints = loader.load_data("endpoints")
+    return {
+        "model_type": type(model).__name__,
+        "documented": "documentation" in model["operations"]["PutItem"],
+        "fips": any("variants" in region for partition in endpoints["partitions"]
+                    for region in partition["services"]["dynamodb"]["endpoints"].values()),
+        "tables": CLIENT.list_tables()["TableNames"] is not None,
+    }
+"""
+
+
+def test_forked_workers_read_compact_models_with_every_endpoint(lab: Lab, spawn_lab: Lab) -> None:
+    def view(target: Lab) -> dict:
+        result = invoke(target, deploy(target, MODELS_VIEW))
+        assert result.get("FunctionError") is None, result["body"]
+        return result["body"]
+
+    forked, spawned = view(lab), view(spawn_lab)
+    assert forked == {"model_type": "dict", "documented": False, "fips": True, "tables": True}
+    assert spawned["documented"] is True  # a spawned worker parses botocore's own way
+    assert spawned["fips"] is True and spawned["tables"] is True
+
+
 def test_forked_worker_holds_no_descriptor_of_the_template(lab: Lab, spawn_lab: Lab) -> None:
     forked, spawned = _identity(lab), _identity(spawn_lab)
     kinds = [kind for _, kind, _ in forked["descriptors"]]

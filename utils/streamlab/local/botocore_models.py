@@ -12,77 +12,28 @@ way. moto's service models are the shared ones too, except where moto adds its
 extras to them (SQS's, S3's), which it does to a copy of its own.
 
 Every model the process parses, the shared loader's and moto's, is parsed
-compactly (``CompactJSONFileLoader``), about a third of botocore's size:
-
-* plain dicts, not botocore's ``OrderedDict`` (a dict keeps its order too, in
-  less than two thirds of the memory, and nothing reads a model's order);
-* no documentation: ``documentation`` and ``documentationUrl`` strings are
-  what botocore puts in docstrings and moto never reads; the emulator shows
-  no docstring;
-* repeated names shared: shape names, types and keys are interned, one string
-  for all their uses;
-* in ``endpoints.json``, no ``variants``: they hold the FIPS and dual-stack
-  endpoints, which botocore reads only for a client asked for one
-  (``use_fips_endpoint``, ``use_dualstack_endpoint``); the emulator's clients
-  never are (it drops every ``AWS_*`` setting), and region lists never read them.
+compactly (``compact_models``), about a third of botocore's size:
+plain dicts, no documentation (moto never reads it; the emulator shows no
+docstring), names interned, and in ``endpoints.json`` no FIPS or dual-stack
+``variants`` (the emulator's clients never ask for either: it drops every
+``AWS_*`` setting; region lists never read them).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import threading
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import boto3
 import moto.core.utils
-from botocore.loaders import JSONFileLoader, Loader
+from botocore.loaders import Loader
 from moto.core.base_backend import AccountSpecificBackend
 from moto.core.loaders import Loader as MotoLoader
 from moto.core.loaders import moto_root
 
 from ..aws.session import isolated_botocore_session
-
-DOCUMENTATION_KEYS = frozenset({"documentation", "documentationUrl"})
-ENDPOINTS_FILE = "endpoints.json"  # botocore's partitions, regions and endpoints per service
-INTERN_LONGEST = 64  # names, types and hostnames repeat; longer strings seldom do
-
-_intern = sys.intern
-
-
-def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object as a plain dict, without documentation, its short strings shared."""
-    return {
-        _intern(key): (_intern(value) if type(value) is str and len(value) <= INTERN_LONGEST
-                       else value)
-        for key, value in pairs
-        if not (key in DOCUMENTATION_KEYS and type(value) is str)
-    }
-
-
-def _compact_endpoints_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """As ``_compact_object``, without the FIPS and dual-stack ``variants`` lists."""
-    return _compact_object([(key, value) for key, value in pairs if key != "variants"])
-
-
-class CompactJSONFileLoader(JSONFileLoader):
-    """botocore's JSON file loader, parsing into the compact form described above."""
-
-    def _load_file(self, full_path: str, open_method: Callable[..., Any]) -> Any:
-        if not os.path.isfile(full_path):
-            return None
-        with open_method(full_path, "rb") as fp:
-            payload = fp.read().decode("utf-8")
-        hook = (
-            _compact_endpoints_object
-            if os.path.basename(full_path) == ENDPOINTS_FILE
-            else _compact_object
-        )
-        return json.loads(payload, object_pairs_hook=hook)
-
+from .compact_models import CompactJSONFileLoader
 
 _lock = threading.Lock()
 _loader: Loader | None = None
@@ -93,7 +44,7 @@ def shared_loader() -> Loader:
     global _loader
     with _lock:
         if _loader is None:
-            _loader = Loader(file_loader=CompactJSONFileLoader())
+            _loader = Loader(file_loader=CompactJSONFileLoader(drop_endpoint_variants=True))
         return _loader
 
 
@@ -133,7 +84,10 @@ def _has_extras(loader: Loader, service_name: str, type_name: str, api_version: 
 
 def moto_loader() -> MotoLoader:
     """A loader as moto makes one for each model it reads (with its extras), parsing compactly."""
-    return _MotoModelLoader(extra_search_paths=[moto_root], file_loader=CompactJSONFileLoader())
+    return _MotoModelLoader(
+        extra_search_paths=[moto_root],
+        file_loader=CompactJSONFileLoader(drop_endpoint_variants=True),
+    )
 
 
 def share_with_moto() -> None:
