@@ -469,7 +469,10 @@ def serve(sock: socket.socket, worker) -> None:  # noqa: ANN001
     selector.register(wake_r, selectors.EVENT_READ)
     children: set[int] = set()
     template_pid = os.getpid()
-    write_message(sock, {"ready": template_pid})
+    try:
+        write_message(sock, {"ready": template_pid})
+    except OSError:  # the emulator ended while this template was loading: nothing to serve
+        return
     spare = fork_spare(worker, template_pid)
     try:
         while True:
