@@ -193,7 +193,7 @@ def test_least_recently_used_idle_environments_beyond_the_cap_are_stopped(tight_
 
 @pytest.fixture(scope="module")
 def budget_lab(state_dir: Path) -> Iterator[Lab]:
-    """An emulator that keeps at most two environments alive before idle ones make room."""
+    """An emulator with at most two environments alive at once."""
     with private_emulator(state_dir, LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS="2") as lab:
         yield lab
 
@@ -213,9 +213,40 @@ def test_a_new_environment_stops_the_least_recently_used_idle_one_beyond_the_bud
     assert invoke(lab, oldest)["body"]["count"] == 1  # cold again
 
 
-def test_busy_environments_are_never_stopped_to_make_room(
+def test_beyond_the_budget_an_invocation_waits_for_a_busy_environment_to_free_up(
     budget_lab: Lab, tmp_path: Path
 ) -> None:
+    lab = budget_lab
+    first_function, other_function = deploy(lab, GATED, Timeout=30), deploy(lab, GATED, Timeout=30)
+    gates = {name: tmp_path / f"gate-{name}" for name in ("a", "b", "c")}
+    started = {name: tmp_path / f"started-{name}" for name in ("a", "b", "c")}
+
+    def run(function: str, name: str) -> tuple[threading.Thread, dict]:
+        event = {"gate": str(gates[name]), "started": str(started[name])}
+        return _invoke_in_background(lab, function, event)
+
+    calls = {"a": run(first_function, "a"), "b": run(first_function, "b")}
+    wait_for(started["a"].exists)
+    wait_for(started["b"].exists)  # two busy: the budget is full
+    calls["c"] = run(other_function, "c")
+    with pytest.raises(AssertionError):  # not started while both are busy
+        wait_for(started["c"].exists, timeout=1.0)
+    gates["a"].touch()  # a ends: its idle environment makes room for c
+    wait_for(started["c"].exists, timeout=4.0)  # before the fallback (5 s) would start it
+    for gate in gates.values():
+        gate.touch()
+    for thread, _ in calls.values():
+        thread.join(timeout=30)
+    pids = {name: box["response"]["body"]["pid"] for name, (_, box) in calls.items()}
+    wait_for(lambda: not _alive(pids["a"]))  # stopped to make room
+    assert _alive(pids["b"]) and _alive(pids["c"])
+
+
+def test_an_invocation_that_waits_too_long_for_room_starts_one_anyway(
+    budget_lab: Lab, tmp_path: Path
+) -> None:
+    """No invocation waits on the budget for good: a function that invokes another
+    synchronously would otherwise wait on itself."""
     lab = budget_lab
     name = deploy(lab, GATED, Timeout=30)
     gate = tmp_path / "gate"
@@ -224,13 +255,12 @@ def test_busy_environments_are_never_stopped_to_make_room(
         _invoke_in_background(lab, name, {"gate": str(gate), "started": str(path)})
         for path in started
     ]
-    for path in started:  # three at once, beyond the budget of two
-        wait_for(path.exists)
+    for path in started:  # the third after the room wait, beyond the budget of two
+        wait_for(path.exists, timeout=20.0)
     gate.touch()
     for thread, _ in calls:
         thread.join(timeout=30)
-    pids = {box["response"]["body"]["pid"] for _, box in calls}
-    assert len(pids) == 3
+    assert len({box["response"]["body"]["pid"] for _, box in calls}) == 3
 
 
 def test_workers_end_when_the_emulator_stops(state_dir: Path) -> None:

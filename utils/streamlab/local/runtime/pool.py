@@ -13,13 +13,16 @@
   (default 10) idle ones in all, the least recently used are stopped, so a
   session that deploys many functions does not fill the laptop's memory (AWS
   too reclaims idle environments when it likes).
-* When a function needs a new environment and ``LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS``
-  (default 8) are alive, busy or idle, the least recently used idle ones (of
-  any function) are stopped first, as Lambda reclaims idle capacity to place
-  new work. A busy environment is never stopped for room, so a burst may go
-  beyond the figure; what it bounds is the idle environments kept on top of a
-  burst (lab 06's two readers on four shards run eight at once). ``close``
-  ends them all.
+* At most ``LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS`` (default 6) environments are
+  alive at once, busy or idle, across all functions: the laptop's or the
+  shared host's share, as an account's concurrency quota is on AWS (a new
+  account's can be as low as 10). A function that needs a new environment
+  first stops the least recently used idle one of any function, as Lambda
+  reclaims idle capacity; when all are busy, the invocation waits for one to
+  free up (a stream batch is then delivered a little later, as after AWS's
+  throttling and retry). After ``ROOM_WAIT_SECONDS`` it starts one anyway,
+  so a function that synchronously invokes another never waits on itself.
+  A busy environment is never stopped. ``close`` ends them all.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from .settings import RuntimeSettings
 
 EnvironmentFactory = Callable[[FunctionSpec], ExecutionEnvironment]
 QUEUE_WAIT_SECONDS = 900.0  # Lambda's longest timeout: a waiting invocation gives up after it
+# How long an invocation waits for a busy environment to free up when the live ones fill
+# LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS; then it starts one anyway, so a function that invokes
+# another synchronously never waits on itself for good.
+ROOM_WAIT_SECONDS = 5.0
 
 
 class EnvironmentPool:
@@ -73,7 +80,9 @@ class EnvironmentPool:
             raise
 
     def _take(self, spec: FunctionSpec) -> ExecutionEnvironment:
-        deadline = time.monotonic() + QUEUE_WAIT_SECONDS
+        started = time.monotonic()
+        deadline = started + QUEUE_WAIT_SECONDS
+        room_deadline = started + ROOM_WAIT_SECONDS
         to_close: list[ExecutionEnvironment] = []
         try:
             with self._cond:
@@ -97,14 +106,20 @@ class EnvironmentPool:
                         < self.settings.max_environments_per_function
                     ):
                         to_close.extend(self._make_room())
-                        env = self._factory(spec)
-                        envs.append(env)
-                        self._busy.add(env)
-                        return env
-                    remaining = deadline - time.monotonic()
+                        now = time.monotonic()
+                        if self._live() < self.settings.max_live_environments or (
+                            now >= room_deadline
+                        ):
+                            env = self._factory(spec)
+                            envs.append(env)
+                            self._busy.add(env)
+                            return env
+                    now = time.monotonic()
+                    remaining = deadline - now
                     if remaining <= 0:
                         raise too_many_requests("ConcurrentInvocationLimitExceeded")
-                    self._cond.wait(min(remaining, 1.0))
+                    until_room = room_deadline - now
+                    self._cond.wait(min(remaining, until_room if until_room > 0 else 1.0, 1.0))
         finally:
             for env in to_close:
                 env.close(wait=False)
@@ -141,11 +156,14 @@ class EnvironmentPool:
             evicted.append(env)
         return evicted
 
+    def _live(self) -> int:
+        """Environments alive, busy or idle (lock held)."""
+        return sum(len(envs) for envs in self._envs.values())
+
     def _make_room(self) -> list[ExecutionEnvironment]:
         """Remove least recently used idle environments while the live ones fill the budget
         (lock held); the caller starts a new one."""
-        live = sum(len(envs) for envs in self._envs.values())
-        excess = live + 1 - self.settings.max_live_environments
+        excess = self._live() + 1 - self.settings.max_live_environments
         if excess <= 0:
             return []
         idle = sorted(

@@ -20,11 +20,11 @@ STARTS = ("fork", "spawn")
 # so a learner who reads between two invocations still finds the function warm,
 # and a laptop or a shared host does not keep a forgotten worker for long.
 DEFAULT_IDLE_SECONDS = 300.0
-# Environments alive at once (busy or idle) before idle ones make room for a new
-# one: what lab 06's two readers on four shards run at once. A busy environment
-# is never stopped for room; each live one costs about 14 MiB, so the figure
-# bounds what a participant's emulator holds on a shared workshop host.
-DEFAULT_LIVE_ENVIRONMENTS = 8
+# Environments alive at once, busy or idle, across all functions (see pool): each
+# costs about 13 MiB, so the figure bounds what a participant's emulator holds on
+# a shared workshop host. Lab 06's two readers on four shards would run eight at
+# once; with six, two of a burst's batches start a few milliseconds later.
+DEFAULT_LIVE_ENVIRONMENTS = 6
 
 
 def _fork_available() -> bool:
