@@ -15,8 +15,9 @@
   too reclaims idle environments when it likes).
 * At most ``LAB_LAMBDA_MAX_LIVE_ENVIRONMENTS`` (default 6) environments are
   alive at once, busy or idle, across all functions: the laptop's or the
-  shared host's share, as an account's concurrency quota is on AWS (a new
-  account's can be as low as 10). A function that needs a new environment
+  shared host's share, as an account's concurrency quota is on AWS (new
+  accounts get a reduced one: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+  A function that needs a new environment
   first stops the least recently used idle one of any function, as Lambda
   reclaims idle capacity; when all are busy, the invocation waits for one to
   free up (a stream batch is then delivered a little later, as after AWS's
