@@ -34,16 +34,23 @@ def _stored_item(lab: Lab, table: str, key: str) -> Item:
     return backend.get_table(table).get_item(DynamoType({"S": key}))
 
 
-@pytest.fixture()
-def table(lab: Lab) -> Iterator[str]:
-    name = unique(lab, "Instances")
+def _create_table(lab: Lab, base: str, **extra: object) -> str:
+    """A table keyed by ``id`` (a string), named for this test run."""
+    name = unique(lab, base)
     lab.dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        **extra,
     )
+    return name
+
+
+@pytest.fixture()
+def table(lab: Lab) -> Iterator[str]:
+    streams = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    name = _create_table(lab, "Instances", StreamSpecification=streams)
     yield name
     lab.dynamodb.delete_table(TableName=name)
 
@@ -77,13 +84,7 @@ def test_an_updated_item_leaves_no_copy_behind(lab: Lab, table: str) -> None:
 
 
 def test_a_deleted_tables_items_are_freed(lab: Lab) -> None:
-    name = unique(lab, "Deleted")
-    lab.dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-    )
+    name = _create_table(lab, "Deleted")
     lab.dynamodb.put_item(TableName=name, Item={"id": {"S": "x"}})
     item = weakref.ref(_stored_item(lab, name, "x"))
     lab.dynamodb.delete_table(TableName=name)
