@@ -25,18 +25,26 @@ def unique(lab: Lab, base: str) -> str:
     return lab.name(f"{base}{time.monotonic_ns() % 10**9}")
 
 
-def stream_table(
-    lab: Lab, name: str, *, region: str | None = None, view: str = "NEW_AND_OLD_IMAGES"
-) -> str:
-    """Create a table with a stream; return the stream's ARN."""
+def keyed_table(lab: Lab, name: str, *, region: str | None = None, **settings: Any) -> Any:
+    """Create a pay-per-request table keyed by the string ``id`` (``settings``: more
+    CreateTable arguments); return the DynamoDB client that made it."""
     client = lab.client("dynamodb", region=region) if region else lab.dynamodb
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+        **settings,
     )
+    return client
+
+
+def stream_table(
+    lab: Lab, name: str, *, region: str | None = None, view: str = "NEW_AND_OLD_IMAGES"
+) -> str:
+    """Create a table with a stream; return the stream's ARN."""
+    streams = {"StreamEnabled": True, "StreamViewType": view}
+    client = keyed_table(lab, name, region=region, StreamSpecification=streams)
     return client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
 
 

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
-from mapping_helpers import InProcess, unique
+from mapping_helpers import InProcess, keyed_table, stream_table, unique
 from moto.core.common_models import BaseModel
 from moto.core.model_instances import reset_model_data
 from moto.dynamodb.models import dynamodb_backends
@@ -34,23 +34,10 @@ def _stored_item(lab: Lab, table: str, key: str) -> Item:
     return backend.get_table(table).get_item(DynamoType({"S": key}))
 
 
-def _create_table(lab: Lab, base: str, **extra: object) -> str:
-    """A table keyed by ``id`` (a string), named for this test run."""
-    name = unique(lab, base)
-    lab.dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        **extra,
-    )
-    return name
-
-
 @pytest.fixture()
 def table(lab: Lab) -> Iterator[str]:
-    streams = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    name = _create_table(lab, "Instances", StreamSpecification=streams)
+    name = unique(lab, "Instances")
+    stream_table(lab, name)
     yield name
     lab.dynamodb.delete_table(TableName=name)
 
@@ -84,7 +71,8 @@ def test_an_updated_item_leaves_no_copy_behind(lab: Lab, table: str) -> None:
 
 
 def test_a_deleted_tables_items_are_freed(lab: Lab) -> None:
-    name = _create_table(lab, "Deleted")
+    name = unique(lab, "Deleted")
+    keyed_table(lab, name)
     lab.dynamodb.put_item(TableName=name, Item={"id": {"S": "x"}})
     item = weakref.ref(_stored_item(lab, name, "x"))
     lab.dynamodb.delete_table(TableName=name)

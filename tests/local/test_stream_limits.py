@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import botocore.exceptions
 import pytest
-from mapping_helpers import InProcess, Recorder, stream_table, unique
+from mapping_helpers import InProcess, Recorder, function, role, stream_table, unique
 
 from streamlab.aws import streams, tables
 from streamlab.aws.session import Lab
@@ -28,6 +28,29 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def _function(lab: Lab, base: str) -> str:
+    """A function (named for this run, with its own role) that mappings can invoke."""
+    name = unique(lab, base)
+    return function(lab, name, role(lab, name))
+
+
+def _mapping(lab: Lab, stream_arn: str, function_name: str, **settings: object) -> str:
+    """A mapping from ``TRIM_HORIZON`` in batches of up to 10; return its UUID."""
+    return lab.lambda_.create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=function_name, StartingPosition="TRIM_HORIZON",
+        BatchSize=10, **settings,
+    )["UUID"]
+
+
+def _ttl_table(lab: Lab, table: str) -> str:
+    """A table with a stream and Time to Live on ``expires``; return the stream's ARN."""
+    arn = stream_table(lab, table)
+    lab.dynamodb.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
+    return arn
 
 
 @pytest.fixture()
@@ -156,19 +179,14 @@ def test_records_older_than_24_hours_are_trimmed(lab: Lab, clock: FakeClock) -> 
 def test_a_poller_behind_the_trim_point_goes_on_from_the_oldest_record_left(
     inprocess_emulator: InProcess, recorder: Recorder, clock: FakeClock
 ) -> None:
-    from mapping_helpers import function, role
-
     lab = inprocess_emulator.lab
     table = unique(lab, "TrimPoll")
     arn = stream_table(lab, table)
     put(lab, table, "gone")
     clock.now += 24 * 3600  # trimmed before any mapping read it
     put(lab, table, "kept")
-    name = unique(lab, "trimfn")
-    fn = function(lab, name, role(lab, name))
-    lab.lambda_.create_event_source_mapping(
-        EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON", BatchSize=10
-    )
+    fn = _function(lab, "trimfn")
+    _mapping(lab, arn, fn)
     assert keys(delivered(recorder, fn, 1)) == ["kept"]
 
 
@@ -267,17 +285,11 @@ def test_a_mapping_on_the_old_arn_finishes_the_old_stream_and_never_reads_the_ne
     inprocess_emulator: InProcess, recorder: Recorder, clock: FakeClock
 ) -> None:
     """Lambda: a mapping names one stream; to read the new one, create a new mapping."""
-    from mapping_helpers import function, role
-
     lab = inprocess_emulator.lab
     table = unique(lab, "OldMap")
     old_arn = stream_table(lab, table)
-    name = unique(lab, "oldfn")
-    fn = function(lab, name, role(lab, name))
-    uuid = lab.lambda_.create_event_source_mapping(
-        EventSourceArn=old_arn, FunctionName=fn, StartingPosition="TRIM_HORIZON", BatchSize=10,
-        Enabled=False,
-    )["UUID"]
+    fn = _function(lab, "oldfn")
+    uuid = _mapping(lab, old_arn, fn, Enabled=False)
     put(lab, table, "before")
     set_stream(lab, table, False)
     set_stream(lab, table, True)
@@ -295,10 +307,7 @@ def test_ttl_deletes_expired_items_with_the_service_identity_in_the_stream(
     lab: Lab, clock: FakeClock
 ) -> None:
     table = unique(lab, "Ttl")
-    arn = stream_table(lab, table)
-    lab.dynamodb.update_time_to_live(
-        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
-    )
+    arn = _ttl_table(lab, table)
     put(lab, table, "past", expires={"N": "1000"})
     put(lab, table, "future", expires={"N": "4000000000"})
     put(lab, table, "text", expires={"S": "1000"})  # not a number: never expires
@@ -323,20 +332,12 @@ def test_ttl_deletes_expired_items_with_the_service_identity_in_the_stream(
 def test_ttl_deletions_reach_lambda_with_the_event_spelling(
     inprocess_emulator: InProcess, recorder: Recorder, clock: FakeClock
 ) -> None:
-    from mapping_helpers import function, role
-
     lab = inprocess_emulator.lab
     table = unique(lab, "TtlMap")
-    arn = stream_table(lab, table)
-    lab.dynamodb.update_time_to_live(
-        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
-    )
+    arn = _ttl_table(lab, table)
     put(lab, table, "past", expires={"N": "1000"})
-    name = unique(lab, "ttlfn")
-    fn = function(lab, name, role(lab, name))
-    lab.lambda_.create_event_source_mapping(
-        EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON", BatchSize=10
-    )
+    fn = _function(lab, "ttlfn")
+    _mapping(lab, arn, fn)
     tables.expire_ttl_items(lab, table)
     records = delivered(recorder, fn, 2)
     assert records[1]["eventName"] == "REMOVE"

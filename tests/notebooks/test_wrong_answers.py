@@ -57,6 +57,14 @@ class WrongAnswer:
     edits: tuple[tuple[str, str], ...] = ()  # (old, new) text edits elsewhere in the notebook
 
 
+# Exercise 6.2's bootstrap that copies the scan's first page only.
+ONE_PAGE_BOOTSTRAP = (
+    "page = lab.dynamodb.scan(TableName=SOURCE_TABLE, Limit=page_size)\n"
+    "for item in page['Items']:\n"
+    "    replica.put_item(TableName=SOURCE_TABLE, Item=item)\n"
+    "return len(page['Items'])\n"
+)
+
 # Exercise 5.1's count_once that says "counted" even for a record it had counted before.
 TRUE_WHEN_COUNTED_BEFORE = (
     "try:\n"
@@ -374,20 +382,14 @@ CASES = [
     WrongAnswer(
         "06_replication_analytics",
         "6.2",
-        "page = lab.dynamodb.scan(TableName=SOURCE_TABLE, Limit=page_size)\n"
-        "for item in page['Items']:\n"
-        "    replica.put_item(TableName=SOURCE_TABLE, Item=item)\n"
-        "return len(page['Items'])\n",
+        ONE_PAGE_BOOTSTRAP,
         r"only 25 items were copied: one page",
         "bootstrap-of-one-page",
     ),
     WrongAnswer(
         "06_replication_analytics",
         "6.2",
-        "page = lab.dynamodb.scan(TableName=SOURCE_TABLE, Limit=page_size)\n"
-        "for item in page['Items']:\n"
-        "    replica.put_item(TableName=SOURCE_TABLE, Item=item)\n"
-        "return len(page['Items'])\n",
+        ONE_PAGE_BOOTSTRAP,
         r"^Exercise 6\.1: exercise 6\.2 failed its check: fix it and run its check again first",
         "convergence-after-a-failed-bootstrap",
         then="6.1",

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from mapping_helpers import function, role, stream_table, unique, wait_for
+from mapping_helpers import function, keyed_table, role, stream_table, unique, wait_for
 
 from streamlab.aws import streams
 from streamlab.aws.session import Lab
@@ -128,12 +128,7 @@ def runtime(lab: Lab) -> str:
 
 def totals_table(lab: Lab) -> str:
     name = unique(lab, "Totals")
-    lab.dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-    )
+    keyed_table(lab, name)
     return name
 
 

@@ -142,20 +142,8 @@ class EnvironmentPool:
 
     def _evict_idle_beyond_cap(self) -> list[ExecutionEnvironment]:
         """Remove the least recently used idle environments beyond the cap (lock held)."""
-        idle = [
-            (env.last_used, key, env)
-            for key, envs in self._envs.items()
-            for env in envs
-            if env not in self._busy
-        ]
-        excess = len(idle) - self.settings.max_idle_environments
-        if excess <= 0:
-            return []
-        evicted = []
-        for _, key, env in sorted(idle, key=lambda item: item[0])[:excess]:
-            self._envs[key].remove(env)
-            evicted.append(env)
-        return evicted
+        idle = sum(1 for envs in self._envs.values() for env in envs if env not in self._busy)
+        return self._evict_least_recently_used(idle - self.settings.max_idle_environments)
 
     def _live(self) -> int:
         """Environments alive, busy or idle (lock held)."""
@@ -164,8 +152,14 @@ class EnvironmentPool:
     def _make_room(self) -> list[ExecutionEnvironment]:
         """Remove least recently used idle environments while the live ones fill the budget
         (lock held); the caller starts a new one."""
-        excess = self._live() + 1 - self.settings.max_live_environments
-        if excess <= 0:
+        return self._evict_least_recently_used(
+            self._live() + 1 - self.settings.max_live_environments
+        )
+
+    def _evict_least_recently_used(self, count: int) -> list[ExecutionEnvironment]:
+        """Remove up to ``count`` idle environments, least recently used first (lock held);
+        the caller closes them outside the lock."""
+        if count <= 0:
             return []
         idle = sorted(
             (
@@ -177,7 +171,7 @@ class EnvironmentPool:
             key=lambda item: item[0],
         )
         evicted = []
-        for _, key, env in idle[:excess]:
+        for _, key, env in idle[:count]:
             self._envs[key].remove(env)
             evicted.append(env)
         return evicted
